@@ -1,0 +1,198 @@
+"""The ``mixlake`` command line: one subcommand per stage, and a few for people.
+
+Exit status is 0 on success, 2 for bad input or config (the message says what to change), 1 for anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from rich.logging import RichHandler
+from rich.table import Table
+from rich_argparse import RawDescriptionRichHelpFormatter
+
+from jobs.console import console, out, set_live
+
+EPILOG = """\
+examples:
+  mixlake demo --docs 2000                     build the demo corpus and run every stage on it
+  mixlake ingest --lake ./lake data/*.jsonl    JSONL / Parquet / HF dataset dirs -> bronze.documents
+  mixlake tables --lake ./lake                 every table: version, rows, last writer
+  mixlake sql --lake ./lake source_summary     a view from sql/ (see --list), or -e "select ..."
+  mixlake config                               every setting and its default, as YAML
+"""
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lake", help="lake root: a local folder or a Hadoop URI (default ./lake)")
+    p.add_argument("--config", help="YAML config file; unknown keys are rejected (see `mixlake config`)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every step, and Spark's warnings")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = RawDescriptionRichHelpFormatter
+    parser = argparse.ArgumentParser(prog="mixlake", description=__doc__, epilog=EPILOG, formatter_class=fmt)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="build the demo corpus and run every stage end to end", formatter_class=fmt)
+    _add_common(p)
+    p.add_argument("--docs", type=int, help="demo corpus size, split evenly across sources (default 20000)")
+    p.add_argument("--seed", type=int, help="sampling seed (default 0)")
+
+    p = sub.add_parser("corpus", help="only build the demo corpus (JSONL files, cached)", formatter_class=fmt)
+    _add_common(p)
+    p.add_argument("--docs", type=int)
+    p.add_argument("--seed", type=int)
+
+    p = sub.add_parser("ingest", help="raw files -> bronze.documents and ops.quarantine", formatter_class=fmt)
+    _add_common(p)
+    p.add_argument("paths", nargs="+", help="JSONL(.gz) / Parquet / Arrow files, directories or globs")
+    p.add_argument("--source", help="source label for records without one (default: the file's stem)")
+    p.add_argument("--max-chars", type=int, help="quarantine documents longer than this (default 1000000)")
+
+    p = sub.add_parser("tables", help="every table: name, Delta version, rows, last writer", formatter_class=fmt)
+    _add_common(p)
+
+    p = sub.add_parser("sql", help="run a query or a view from sql/ against the lake", formatter_class=fmt)
+    _add_common(p)
+    p.add_argument("file", nargs="?", help="a .sql file or a view name from sql/ (e.g. source_summary)")
+    p.add_argument("-e", "--execute", help="a query to run instead of a file")
+    p.add_argument("--param", action="append", default=[], metavar="K=V", help="named parameter (:K in SQL)")
+    p.add_argument("--limit", type=int, default=50, help="rows to print (default 50)")
+    p.add_argument("--list", action="store_true", help="list the views in sql/ and exit")
+
+    p = sub.add_parser("config", help="print every setting with its default, as YAML", formatter_class=fmt)
+    p.add_argument("--config", help="show this file merged over the defaults")
+    return parser
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False)],
+        force=True,
+    )
+    logging.getLogger("mixlake").setLevel(logging.INFO)
+    # SQLQueryContextLogger prints every Spark SQL error as a JSON blob; the CLI prints the message itself.
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
+    for noisy in ("py4j", "great_expectations"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
+
+
+def _print_counts(title: str, counts: dict[str, int]) -> None:
+    table = Table(title=title, show_header=True)
+    table.add_column("count")
+    table.add_column("value", justify="right")
+    for k, v in counts.items():
+        table.add_row(k, f"{v:,}")
+    out.print(table)
+
+
+def _print_tables(lake: str) -> None:
+    from jobs.tables import list_tables
+
+    infos = list_tables(lake)
+    table = Table(title=f"tables in {lake}")
+    for col, justify in [
+        ("table", "left"),
+        ("version", "right"),
+        ("rows", "right"),
+        ("last operation", "left"),
+        ("last writer", "left"),
+        ("at (UTC)", "left"),
+    ]:
+        table.add_column(col, justify=justify)
+    for t in infos:
+        table.add_row(t.name, str(t.version), f"{t.rows:,}", t.last_operation, t.last_writer, t.last_write)
+    out.print(table if infos else f"no Delta tables under {lake} yet; run `mixlake demo` or `mixlake ingest`")
+
+
+def _print_df(df, limit: int) -> None:
+    rows = df.limit(limit + 1).collect()
+    table = Table(show_header=True)
+    for col in df.columns:
+        table.add_column(col)
+    for r in rows[:limit]:
+        table.add_row(*["" if v is None else str(v)[:200] for v in r])
+    out.print(table)
+    if len(rows) > limit:
+        console.print(f"(first {limit} rows; use --limit to see more)")
+
+
+def dispatch(args: argparse.Namespace) -> None:
+    from jobs import lake as lake_io
+    from jobs.config import defaults_yaml, load_config, to_dict
+
+    if args.command == "config":
+        import yaml
+
+        out.print(defaults_yaml() if not args.config else yaml.safe_dump(to_dict(load_config(args.config))))
+        return
+
+    overrides = {"lake": args.lake}
+    if args.command in ("demo", "corpus"):
+        overrides |= {"corpus.docs": args.docs, "corpus.seed": args.seed}
+    if args.command == "ingest":
+        overrides |= {"ingest.default_source": args.source, "ingest.max_chars": args.max_chars}
+    cfg = load_config(args.config, overrides)
+    lake = lake_io.normalize_lake(cfg.lake)
+
+    if args.command == "tables":
+        _print_tables(lake)
+    elif args.command == "corpus":
+        from pathlib import Path
+
+        from jobs.build_corpus import build_demo_corpus
+
+        cache = Path(cfg.corpus.cache_dir) if cfg.corpus.cache_dir else None
+        for path in build_demo_corpus(docs=cfg.corpus.docs, seed=cfg.corpus.seed, cache_dir=cache):
+            out.print(str(path))
+    elif args.command == "demo":
+        from jobs.demo import run_demo
+
+        for job, counts in run_demo(cfg).items():
+            _print_counts(f"{job} counts", counts)
+        _print_tables(lake)
+        console.print(f"[green]demo done.[/] Try: mixlake sql --lake {cfg.lake} source_summary")
+    elif args.command == "ingest":
+        from jobs.ingest import run_ingest
+        from jobs.session import build_session
+
+        counts = run_ingest(build_session(cfg.spark, lake), cfg, args.paths)
+        _print_counts("ingest counts", counts)
+    elif args.command == "sql":
+        from jobs.session import build_session
+        from jobs.sql_runner import available_views, parse_params, resolve_query, run_sql
+
+        if args.list:
+            out.print("\n".join(available_views()))
+            return
+        _, sql = resolve_query(args.file, args.execute)
+        params = parse_params(args.param)
+        _print_df(run_sql(build_session(cfg.spark, lake), sql, params), args.limit)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(getattr(args, "verbose", False))
+    set_live(True)
+    from jobs.errors import USER_ERRORS
+
+    try:
+        dispatch(args)
+    except USER_ERRORS as e:
+        message = str(e).split("\n;")[0] if type(e).__module__.startswith("pyspark") else str(e)
+        console.print(f"[bold red]error:[/] {message[:3000]}")
+        return 2
+    except Exception as e:  # noqa: BLE001 - the CLI's last line of defence: say what failed, keep the trace
+        logging.getLogger("mixlake").exception("mixlake %s failed", args.command)
+        console.print(f"[bold red]mixlake {args.command} failed:[/] {type(e).__name__}: {str(e)[:2000]}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

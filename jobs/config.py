@@ -1,0 +1,145 @@
+"""The one place where every setting and its default lives.
+
+A config file is YAML with the same nesting as these dataclasses. Unknown keys and wrong types fail fast with a
+message naming the key, the allowed ones and the fix; ``mixlake config`` prints every default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """Bad configuration; the message says what to change."""
+
+
+@dataclass
+class SparkConfig:
+    master: str = "local[*]"  # any Spark master URL; local[*] uses every core of this machine
+    app_name: str = "mixlake"
+    driver_memory: str = "4g"  # local mode runs executors in the driver, so this is all the memory Spark gets
+    shuffle_partitions: int = 8  # small for a laptop; on a cluster use 2-3x the total cores
+    ui: bool = False  # the Spark UI (port 4040); off by default so parallel local runs do not fight over ports
+    delta_jars: str = "auto"  # auto: the project's .jars folder (fetched by Maven); "packages": Ivy; or a folder
+    conf: dict[str, str] = field(default_factory=dict)  # any other spark.* setting, passed through unchanged
+
+
+@dataclass
+class IngestConfig:
+    max_chars: int = 1_000_000  # longer documents are quarantined (text_too_long), not truncated
+    default_source: str = ""  # source label when a record has none; empty means the input file's stem
+    text_field: str = "text"
+    source_field: str = "source"
+    url_field: str = "url"
+    files_per_task: int = 1  # input files parsed by one Spark task; raise it for many tiny files
+
+
+@dataclass
+class CorpusConfig:
+    docs: int = 20_000  # demo corpus size, split evenly across its sources
+    seed: int = 0
+    cache_dir: str = ""  # empty: $MIXLAKE_CACHE or ~/.cache/mixlake
+
+
+@dataclass
+class Config:
+    lake: str = "./lake"  # local path or any Hadoop URI (s3a://, abfss://); tables live at <lake>/<schema>/<table>
+    spark: SparkConfig = field(default_factory=SparkConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+
+
+def _check_type(key: str, value: Any, hint: Any) -> Any:
+    origin = typing.get_origin(hint)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key '{key}' must be a mapping, got {type(value).__name__}: {value!r}")
+        return {str(k): str(v) for k, v in value.items()}
+    if origin in (typing.Union, types.UnionType):
+        hint = next(h for h in typing.get_args(hint) if h is not type(None))
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise ConfigError(
+            f"config key '{key}' must be {hint.__name__}, got {type(value).__name__}: {value!r}. "
+            f"Fix the value in your config file (see `mixlake config` for defaults)."
+        )
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    known = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        full = f"{prefix}{key}"
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" Did you mean '{prefix}{close[0]}'?" if close else ""
+            raise ConfigError(f"unknown config key '{full}'.{hint} Allowed here: {', '.join(known)}.")
+        hint_t = hints[key]
+        if dataclasses.is_dataclass(hint_t):
+            if not isinstance(value, dict):
+                raise ConfigError(
+                    f"config key '{full}' must be a mapping of {', '.join(map(str, _names(hint_t)))}"
+                )
+            kwargs[key] = _build(hint_t, value, f"{full}.")
+        else:
+            kwargs[key] = _check_type(full, value, hint_t)
+    return cls(**kwargs)
+
+
+def _names(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Defaults, then the YAML file, then ``overrides`` (dotted keys from the command line)."""
+    data: dict[str, Any] = {}
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file {p} does not exist; pass an existing YAML file to --config")
+        try:
+            data = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"config file {p} is not valid YAML: {e}") from e
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {p} must hold a mapping at the top level, got {type(data).__name__}")
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        node = data
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return _build(Config, data)
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    return dataclasses.asdict(obj)
+
+
+def config_hash(section: Any) -> str:
+    """sha256 of the canonical JSON of a config (section): equal settings, equal hash, in any process."""
+    return hashlib.sha256(canonical_json(section).encode()).hexdigest()
+
+
+def canonical_json(section: Any) -> str:
+    data = dataclasses.asdict(section) if dataclasses.is_dataclass(section) else section
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def defaults_yaml() -> str:
+    return yaml.safe_dump(to_dict(Config()), sort_keys=False)

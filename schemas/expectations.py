@@ -1,0 +1,59 @@
+"""great-expectations suites, one per table, evaluated by every job right after it writes the table.
+
+Expectations are data (type, kwargs, severity) so they read as a contract; ``build_suite`` turns them into
+a great-expectations ``ExpectationSuite``. A failed ``critical`` expectation fails the job; ``warning`` is only
+recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas.tables import BRONZE_DOCUMENTS, OPS_QUARANTINE, QUARANTINE_REASONS
+
+
+@dataclass(frozen=True)
+class Expect:
+    type: str  # great-expectations class name, e.g. "ExpectColumnValuesToBeUnique"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    severity: str = "critical"
+
+
+def bronze_documents(max_chars: int = 1_000_000) -> list[Expect]:
+    return [
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "doc_id"}),
+        Expect("ExpectColumnValuesToBeUnique", {"column": "doc_id"}),
+        Expect("ExpectColumnValuesToBeUnique", {"column": "content_hash"}),
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "text"}),
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "source"}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "n_chars", "min_value": 1, "max_value": max_chars}),
+        Expect("ExpectColumnValueLengthsToEqual", {"column": "content_hash", "value": 64}),
+        # A lake with one giant source is legal but usually a mistake in a pre-training corpus.
+        Expect("ExpectColumnUniqueValueCountToBeBetween", {"column": "source", "min_value": 1}, "warning"),
+    ]
+
+
+def ops_quarantine() -> list[Expect]:
+    return [
+        Expect("ExpectColumnValuesToBeUnique", {"column": "quarantine_id"}),
+        Expect("ExpectColumnValuesToBeInSet", {"column": "reason", "value_set": list(QUARANTINE_REASONS)}),
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "input_file"}),
+    ]
+
+
+SUITES = {
+    BRONZE_DOCUMENTS.name: bronze_documents,
+    OPS_QUARANTINE.name: ops_quarantine,
+}
+
+
+def build_suite(name: str, expectations: list[Expect]):
+    """A great-expectations ExpectationSuite from our plain description (imports gx lazily: it is slow)."""
+    import great_expectations as gx
+
+    suite = gx.ExpectationSuite(name=name)
+    for e in expectations:
+        cls = getattr(gx.expectations, e.type)
+        suite.add_expectation(cls(**e.kwargs, severity=e.severity))
+    return suite
