@@ -68,12 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _ours_or_warnings(record: logging.LogRecord) -> bool:
+    # Libraries (great-expectations, py4j) set their own INFO levels; only mixlake's INFO reaches the terminal.
+    return record.levelno >= logging.WARNING or record.name.split(".")[0] in ("mixlake", "jobs", "pipelines")
+
+
 def _setup_logging(verbose: bool) -> None:
+    handler = RichHandler(console=console, show_path=False)
+    if not verbose:
+        handler.addFilter(_ours_or_warnings)
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(message)s",
-        handlers=[RichHandler(console=console, show_path=False)],
-        force=True,
+        level=logging.INFO if verbose else logging.WARNING, format="%(message)s", handlers=[handler], force=True
     )
     logging.getLogger("mixlake").setLevel(logging.INFO)
     # SQLQueryContextLogger prints every Spark SQL error as a JSON blob; the CLI prints the message itself.

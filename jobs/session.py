@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_registered: dict[str, str] = {}  # name -> path this process registered (the session catalog is in-memory)
 
 
 def build_session(cfg: SparkConfig | None = None, lake: str | None = None) -> SparkSession:
@@ -105,6 +106,7 @@ def register_lake_tables(spark: SparkSession, lake: str) -> list[str]:
 
 
 def register_table(spark: SparkSession, lake: str, name: str) -> None:
+    """Point ``name`` at ``<lake>/<schema>/<table>`` (re-pointing it if this process registered another lake)."""
     database, table = name.split(".")
     path = f"{lake.rstrip('/')}/{database}/{table}"
     if not _IDENT.match(database) or not _IDENT.match(table):
@@ -113,5 +115,9 @@ def register_table(spark: SparkSession, lake: str, name: str) -> None:
     if not spark.catalog.databaseExists(database):
         spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")  # identifier checked above; DDL takes no params
     if spark.catalog.tableExists(name):
-        return
+        if _registered.get(name) == path:
+            return
+        # External table: dropping the catalog entry leaves the Delta files alone.
+        spark.sql(f"DROP TABLE `{database}`.`{table}`")
     spark.catalog.createTable(name, path=path, source="delta")
+    _registered[name] = path
