@@ -9,7 +9,7 @@ Cache layout (``--cache-dir``, else $MIXLAKE_CACHE, else ~/.cache/mixlake):
     corpus/docs{N}-seed{S}/<source>.jsonl       one JSON object per line: text, source, url, meta
     corpus/docs{N}-seed{S}/_SUCCESS             manifest (docs per source, seed, package versions), written last
 
-Parsing lives in pipelines.corpus_sources (pure); this file does the fetching, reading and writing.
+Parsing lives in pipelines.corpus (pure); this file does the fetching, reading and writing.
 """
 
 from __future__ import annotations
@@ -32,7 +32,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from pipelines import corpus_sources as cs
+from pipelines.corpus.austen import parse_austen
+from pipelines.corpus.dictd import parse_dictd
+from pipelines.corpus.fortunes import parse_fortunes
+from pipelines.corpus.mail import parse_spam_assassin
+from pipelines.corpus.pod import parse_pod
+from pipelines.corpus.records import Record, decode_text
+from pipelines.corpus.rst import parse_rst
+from pipelines.corpus.sampling import stratified_sample
+from pipelines.corpus.troff import parse_manpage
 
 log = logging.getLogger(__name__)
 
@@ -131,11 +139,11 @@ def package_versions(extracted: Path) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------------------------- read
-def _dictd(package: str, stem: str, source: str) -> Callable[[Path], Iterator[cs.Record]]:
-    def read(extracted: Path) -> Iterator[cs.Record]:
+def _dictd(package: str, stem: str, source: str) -> Callable[[Path], Iterator[Record]]:
+    def read(extracted: Path) -> Iterator[Record]:
         base = extracted / package / "usr/share/dictd"
         index = (base / f"{stem}.index").read_text(encoding="utf-8", errors="replace")
-        yield from cs.parse_dictd(index, (base / f"{stem}.dict.dz").read_bytes(), source)
+        yield from parse_dictd(index, (base / f"{stem}.dict.dz").read_bytes(), source)
 
     return read
 
@@ -145,44 +153,44 @@ def _files(root: Path, pattern: str) -> list[Path]:
     return sorted(p for p in root.glob(pattern) if p.is_file() and not p.is_symlink())
 
 
-def _read_fortunes(extracted: Path) -> Iterator[cs.Record]:
+def _read_fortunes(extracted: Path) -> Iterator[Record]:
     for package in ("fortunes", "fortunes-min"):
         for path in _files(extracted / package / "usr/share/games/fortunes", "*"):
             if path.suffix not in (".dat", ".u8"):
-                yield from cs.parse_fortunes(cs.decode_text(path.read_bytes()), path.name)
+                yield from parse_fortunes(decode_text(path.read_bytes()), path.name)
 
 
-def _read_python_docs(extracted: Path) -> Iterator[cs.Record]:
+def _read_python_docs(extracted: Path) -> Iterator[Record]:
     root = extracted / "python3.11-doc/usr/share/doc/python3.11/html/_sources"
     for path in _files(root, "**/*.rst.txt"):
-        yield from cs.parse_rst(cs.decode_text(path.read_bytes()), path.relative_to(root).as_posix())
+        yield from parse_rst(decode_text(path.read_bytes()), path.relative_to(root).as_posix())
 
 
-def _read_perl_docs(extracted: Path) -> Iterator[cs.Record]:
+def _read_perl_docs(extracted: Path) -> Iterator[Record]:
     for path in _files(extracted / "perl-doc", "**/*.pod"):
-        yield from cs.parse_pod(cs.decode_text(path.read_bytes()), path.stem)
+        yield from parse_pod(decode_text(path.read_bytes()), path.stem)
 
 
-def _read_manpages(extracted: Path) -> Iterator[cs.Record]:
+def _read_manpages(extracted: Path) -> Iterator[Record]:
     for package in ("manpages", "manpages-dev"):
         for path in _files(extracted / package / "usr/share/man", "man*/*.gz"):
-            yield from cs.parse_manpage(cs.decode_text(gzip.decompress(path.read_bytes())), path.name)
+            yield from parse_manpage(decode_text(gzip.decompress(path.read_bytes())), path.name)
 
 
-def _read_austen(extracted: Path) -> Iterator[cs.Record]:
+def _read_austen(extracted: Path) -> Iterator[Record]:
     data = extracted / "r-cran-janeaustenr/usr/lib/R/site-library/janeaustenr/data"
-    yield from cs.parse_austen((data / "Rdata.rdx").read_bytes(), (data / "Rdata.rdb").read_bytes())
+    yield from parse_austen((data / "Rdata.rdx").read_bytes(), (data / "Rdata.rdb").read_bytes())
 
 
-def _read_mail(extracted: Path) -> Iterator[cs.Record]:
+def _read_mail(extracted: Path) -> Iterator[Record]:
     for path in _files(extracted / "npm/package/data", "*/*.json"):
         original = path.with_suffix(".txt")  # the raw message bytes; the JSON text lost non-UTF-8 characters
-        raw = cs.decode_text(original.read_bytes()) if original.is_file() else None
-        yield from cs.parse_spam_assassin(json.loads(path.read_text(encoding="utf-8")), raw)
+        raw = decode_text(original.read_bytes()) if original.is_file() else None
+        yield from parse_spam_assassin(json.loads(path.read_text(encoding="utf-8")), raw)
 
 
 # reader name -> reader; a reader may yield several sources (mail -> mail-ham, mail-spam)
-READERS: dict[str, Callable[[Path], Iterator[cs.Record]]] = {
+READERS: dict[str, Callable[[Path], Iterator[Record]]] = {
     "gcide": _dictd("dict-gcide", "gcide", "gcide"),
     "wordnet": _dictd("dict-wn", "wn", "wordnet"),
     "foldoc": _dictd("dict-foldoc", "foldoc", "foldoc"),
@@ -196,9 +204,9 @@ READERS: dict[str, Callable[[Path], Iterator[cs.Record]]] = {
 }
 
 
-def read_all_sources(extracted: Path) -> dict[str, list[cs.Record]]:
+def read_all_sources(extracted: Path) -> dict[str, list[Record]]:
     """Every record of every source, bucketed by the record's `source`, with a rich progress line per reader."""
-    records: dict[str, list[cs.Record]] = defaultdict(list)
+    records: dict[str, list[Record]] = defaultdict(list)
     columns = (SpinnerColumn(), TextColumn("{task.description:<12}"), TextColumn("{task.completed:>8,} docs"))
     with Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True)) as progress:
         for name, reader in READERS.items():
@@ -245,7 +253,7 @@ def build_demo_corpus(
 
     extracted = fetch_packages(cache_dir)
     records = read_all_sources(extracted)
-    sample = cs.stratified_sample(records, docs, seed)
+    sample = stratified_sample(records, docs, seed)
     paths = []
     for source, recs in sample.items():
         if recs:
