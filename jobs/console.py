@@ -31,3 +31,19 @@ def step(description: str) -> Iterator[None]:
     else:
         yield
     log.info("%s: done in %.1fs", description, time.perf_counter() - t0)
+
+
+@contextlib.contextmanager
+def progress(description: str, total: int) -> Iterator:
+    """A rich progress bar (when live) over ``total`` units; yields ``advance(n=1)``."""
+    t0 = time.perf_counter()
+    if _live["on"]:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=False) as bar:
+            task = bar.add_task(description, total=total)
+            yield lambda n=1: bar.advance(task, n)
+    else:
+        yield lambda n=1: None
+    log.info("%s: %d done in %.1fs", description, total, time.perf_counter() - t0)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from jobs import lake as lake_io
 from jobs.runs import RunRecord, _now
@@ -37,8 +38,12 @@ def validate_table(
     spec: TableSpec,
     version_before: int | None,
     expectations: list[Expect] | None = None,
+    view: Callable[[DataFrame], DataFrame] | None = None,
 ) -> list[dict]:
-    """Validate ``spec`` at the version the run wrote; record every result; roll back on a critical failure."""
+    """Validate ``spec`` at the version the run wrote; record every result; roll back on a critical failure.
+
+    ``view`` derives the columns expectations need (e.g. vector norms) from the table, when they are not stored.
+    """
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -48,6 +53,7 @@ def validate_table(
         log.info("%s: no new version written, nothing to validate", spec.name)
         return []
     df, version = lake_io.read(spark, run.lake, spec, version)
+    df = view(df) if view else df
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     suite = ctx.suites.add(build_suite(f"{spec.name}.suite", expectations))

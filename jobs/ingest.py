@@ -163,8 +163,10 @@ def run_ingest(spark: SparkSession, cfg: Config, paths: list[str]) -> dict[str, 
 
         now = _now()
         with step("writing bronze.documents"):
-            unique = dedup_first(parsed.filter(F.col("ok"))).withColumn(
-                "ingested_at", F.lit(now).cast("timestamp")
+            unique = (
+                dedup_first(parsed.filter(F.col("ok")))
+                .withColumn("ingested_at", F.lit(now).cast("timestamp"))
+                .persist()  # counted, then merged: the window runs once
             )
             n_unique = unique.count()
             run.count("duplicates_in_input", n_good - n_unique)
@@ -172,12 +174,15 @@ def run_ingest(spark: SparkSession, cfg: Config, paths: list[str]) -> dict[str, 
             run.count("already_in_bronze", n_unique - inserted)
             run.count("rows_inserted", inserted)
             run.wrote(BRONZE_DOCUMENTS)
+            unique.unpersist()
         with step("writing ops.quarantine"):
             bad = to_quarantine(parsed.filter(~F.col("ok")), "ingest", run.run_id, now)
-            run.count(
-                "quarantine_rows_inserted",
-                lake_io.merge_insert_new(spark, lake, OPS_QUARANTINE, bad)["rows_inserted"],
+            inserted_bad = (
+                lake_io.merge_insert_new(spark, lake, OPS_QUARANTINE, bad)["rows_inserted"] if by_reason else 0
             )
+            run.count("quarantine_rows_inserted", inserted_bad)
+            if not by_reason:
+                lake_io.ensure_table(spark, lake, OPS_QUARANTINE)  # an empty quarantine is still a table to query
             run.wrote(OPS_QUARANTINE)
         parsed.unpersist()
         with step("validating"):

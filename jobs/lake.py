@@ -95,3 +95,13 @@ def restore(spark: SparkSession, lake: str, spec: TableSpec, to_version: int | N
         table.delete()
     else:
         table.restoreToVersion(to_version)
+
+
+def replace_table(spark: SparkSession, lake: str, spec: TableSpec, df: DataFrame) -> int:
+    """Replace the whole table with ``df`` in one commit (for stages that recompute everything); returns rows."""
+    ensure_table(spark, lake, spec)
+    data = conform(df, spec).persist()
+    n = data.count()
+    data.write.format("delta").mode("overwrite").save(spec.path(lake))
+    data.unpersist()
+    return n

@@ -44,6 +44,7 @@ class RunRecord:
         self.inputs: dict[str, int] = {}
         self.outputs: dict[str, int] = {}
         self.counts: dict[str, int] = {}
+        self.metrics: dict[str, float] = {}
 
     def read(self, spec: TableSpec, at_version: int | None = None) -> tuple[DataFrame, int]:
         df, v = lake_io.read(self.spark, self.lake, spec, at_version)
@@ -61,6 +62,9 @@ class RunRecord:
 
     def count(self, key: str, n: int) -> None:
         self.counts[key] = self.counts.get(key, 0) + int(n)
+
+    def metric(self, key: str, value: float) -> None:
+        self.metrics[key] = float(value)
 
     def __enter__(self) -> RunRecord:
         self._t0, self._started = time.perf_counter(), _now()
@@ -87,6 +91,7 @@ class RunRecord:
             "inputs": self.inputs,
             "outputs": self.outputs,
             "counts": self.counts,
+            "metrics": self.metrics,
             "error": error,
             "started_at": self._started,
             "finished_at": _now(),

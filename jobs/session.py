@@ -114,10 +114,19 @@ def register_table(spark: SparkSession, lake: str, name: str) -> None:
         return
     if not spark.catalog.databaseExists(database):
         spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")  # identifier checked above; DDL takes no params
-    if spark.catalog.tableExists(name):
-        if _registered.get(name) == path:
-            return
-        # External table: dropping the catalog entry leaves the Delta files alone.
-        spark.sql(f"DROP TABLE `{database}`.`{table}`")
+    if _registered.get(name) == path and _table_resolves(spark, name):
+        return
+    # External table: dropping the catalog entry leaves the Delta files alone. An entry whose folder was deleted
+    # (another lake, a test's tmp dir) no longer resolves and is replaced the same way.
+    spark.sql(f"DROP TABLE IF EXISTS `{database}`.`{table}`")
     spark.catalog.createTable(name, path=path, source="delta")
     _registered[name] = path
+
+
+def _table_resolves(spark: SparkSession, name: str) -> bool:
+    from pyspark.errors import AnalysisException
+
+    try:
+        return spark.catalog.tableExists(name)
+    except AnalysisException:  # the catalog entry points at a path that is no longer a Delta table
+        return False

@@ -42,6 +42,55 @@ def ops_quarantine() -> list[Expect]:
     ]
 
 
+def silver_embeddings(dim: int) -> list[Expect]:
+    """Checked on a view with ``n_values`` (vector length) and ``norm`` (L2) derived from ``embedding``."""
+    return [
+        Expect("ExpectCompoundColumnsToBeUnique", {"column_list": ["doc_id", "model"]}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "n_values", "min_value": dim, "max_value": dim}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "dim", "min_value": dim, "max_value": dim}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "norm", "min_value": 0.999, "max_value": 1.001}),
+    ]
+
+
+def silver_quality() -> list[Expect]:
+    return [
+        Expect("ExpectColumnValuesToBeUnique", {"column": "doc_id"}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "model_score", "min_value": 0.0, "max_value": 1.0}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "quality_score", "min_value": 0.0, "max_value": 1.0}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "n_words", "min_value": 0}),
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "quality_score"}),
+    ]
+
+
+def silver_assignments(k: int, n_docs: int) -> list[Expect]:
+    return [
+        Expect("ExpectColumnValuesToBeUnique", {"column": "doc_id"}),  # one assignment per document
+        Expect("ExpectTableRowCountToEqual", {"value": n_docs}),  # ... and every embedded document has one
+        Expect("ExpectColumnValuesToBeBetween", {"column": "cluster_id", "min_value": 0, "max_value": k - 1}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "distance", "min_value": 0.0, "max_value": 2.0001}),
+    ]
+
+
+def gold_clusters(k: int) -> list[Expect]:
+    return [
+        Expect("ExpectColumnValuesToBeUnique", {"column": "cluster_id"}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "cluster_id", "min_value": 0, "max_value": k - 1}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "n_docs", "min_value": 1}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "mean_quality", "min_value": 0.0, "max_value": 1.0}),
+    ]
+
+
+def gold_super_clusters(max_token_share: float) -> list[Expect]:
+    return [
+        Expect("ExpectColumnValuesToBeUnique", {"column": "super_cluster_id"}),
+        Expect("ExpectColumnSumToBeBetween", {"column": "token_share", "min_value": 0.999, "max_value": 1.001}),
+        # One kept cluster can exceed the cap on its own (the cap only stops merges): a warning, not a failure.
+        Expect(
+            "ExpectColumnValuesToBeBetween", {"column": "token_share", "max_value": max_token_share}, "warning"
+        ),
+    ]
+
+
 SUITES = {
     BRONZE_DOCUMENTS.name: bronze_documents,
     OPS_QUARANTINE.name: ops_quarantine,

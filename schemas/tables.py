@@ -91,6 +91,7 @@ OPS_RUNS = TableSpec(
         ("inputs", T.MapType(T.StringType(), T.LongType()), False),  # table or file set -> version read
         ("outputs", T.MapType(T.StringType(), T.LongType()), False),  # table -> version written
         ("counts", T.MapType(T.StringType(), T.LongType()), False),  # in / out / dropped_<reason> ...
+        ("metrics", T.MapType(T.StringType(), T.DoubleType()), False),  # measured values: AUC, inertia, ...
         ("error", T.StringType(), True),
         ("started_at", T.TimestampType(), False),
         ("finished_at", T.TimestampType(), False),
@@ -119,5 +120,108 @@ OPS_DQ_RESULTS = TableSpec(
     description="One row per expectation evaluated at a stage boundary.",
 )
 
-ALL_TABLES: tuple[TableSpec, ...] = (BRONZE_DOCUMENTS, OPS_QUARANTINE, OPS_RUNS, OPS_DQ_RESULTS)
+# --- curation (CLIMB phase 1) -------------------------------------------------------------------------------
+
+SILVER_EMBEDDINGS = TableSpec(
+    name="silver.embeddings",
+    schema=_fields(
+        ("doc_id", T.StringType(), False),
+        ("model", T.StringType(), False),  # the sentence-transformers name or path given in config
+        ("dim", T.IntegerType(), False),
+        ("embedding", T.ArrayType(T.FloatType()), False),  # float32, unit L2 norm
+        ("chunk", T.IntegerType(), False),  # the commit unit: a crash loses at most the chunk in flight
+        ("run_id", T.StringType(), False),
+        ("embedded_at", T.TimestampType(), False),
+    ),
+    keys=("doc_id", "model"),
+    description="One sentence embedding per document and model.",
+)
+
+SILVER_QUALITY = TableSpec(
+    name="silver.quality",
+    schema=_fields(
+        ("doc_id", T.StringType(), False),
+        # Heuristic signals in the spirit of Gopher / C4 (pipelines/quality_signals.py documents each).
+        ("n_words", T.IntegerType(), False),
+        ("mean_word_len", T.DoubleType(), False),
+        ("symbol_ratio", T.DoubleType(), False),  # ('#' + '...' + '…') per word
+        ("non_alpha_word_frac", T.DoubleType(), False),  # words with no alphabetic character
+        ("dup_line_frac", T.DoubleType(), False),  # lines that repeat an earlier line
+        ("dup_line_char_frac", T.DoubleType(), False),  # characters in such lines
+        ("top_2gram_char_frac", T.DoubleType(), False),  # characters covered by the most frequent word 2-gram
+        ("dup_5gram_char_frac", T.DoubleType(), False),  # characters in repeated word 5-grams
+        ("bullet_line_frac", T.DoubleType(), False),
+        ("ellipsis_line_frac", T.DoubleType(), False),
+        ("stopword_count", T.IntegerType(), False),  # distinct English stop words present
+        ("model_score", T.DoubleType(), False),  # classifier P(reference-like | embedding), in [0, 1]
+        ("quality_score", T.DoubleType(), False),  # the score pruning uses; today equal to model_score
+        ("quality_model", T.StringType(), False),  # id of the classifier (hash of its training set and config)
+        ("scored_at", T.TimestampType(), False),
+    ),
+    keys=("doc_id",),
+    description="Per-document quality: heuristic signals and a model score; thresholds are applied later.",
+)
+
+SILVER_ASSIGNMENTS = TableSpec(
+    name="silver.assignments",
+    schema=_fields(
+        ("doc_id", T.StringType(), False),
+        ("cluster_id", T.IntegerType(), False),
+        ("distance", T.FloatType(), False),  # L2 distance to the centroid (unit vectors: 0..2)
+        ("near_dup_of", T.StringType(), True),  # SemDeDup: the kept doc this one near-duplicates; null if kept
+        ("clustering_id", T.StringType(), False),  # which k-means run (hash of its config and input versions)
+    ),
+    keys=("doc_id",),
+    description="One cluster per document, with its distance and near-duplicate flag.",
+)
+
+GOLD_CLUSTERS = TableSpec(
+    name="gold.clusters",
+    schema=_fields(
+        ("cluster_id", T.IntegerType(), False),
+        ("centroid", T.ArrayType(T.FloatType()), False),
+        ("n_docs", T.LongType(), False),
+        ("n_tokens", T.LongType(), False),  # estimate: n_chars / 4
+        ("mean_quality", T.DoubleType(), True),
+        ("n_near_dups", T.LongType(), False),
+        ("topic_terms", T.ArrayType(T.StringType()), False),  # class-based TF-IDF, best first
+        ("top_source", T.StringType(), True),  # most common source label (for people; never used to decide)
+        ("kept", T.BooleanType(), True),  # set by merge; null until then
+        ("prune_reason", T.StringType(), True),  # low_quality | too_small | null when kept
+        ("super_cluster_id", T.IntegerType(), True),  # set by merge for kept clusters
+        ("clustering_id", T.StringType(), False),
+    ),
+    keys=("cluster_id",),
+    description="One row per k-means cluster, with the prune / merge decision once merge has run.",
+)
+
+GOLD_SUPER_CLUSTERS = TableSpec(
+    name="gold.super_clusters",
+    schema=_fields(
+        ("super_cluster_id", T.IntegerType(), False),
+        ("cluster_ids", T.ArrayType(T.IntegerType()), False),
+        ("n_clusters", T.IntegerType(), False),
+        ("n_docs", T.LongType(), False),
+        ("n_tokens", T.LongType(), False),
+        ("token_share", T.DoubleType(), False),  # of all kept tokens; sums to 1
+        ("mean_quality", T.DoubleType(), True),
+        ("topic_terms", T.ArrayType(T.StringType()), False),
+        ("centroid", T.ArrayType(T.FloatType()), False),  # token-weighted mean of member centroids
+        ("clustering_id", T.StringType(), False),
+    ),
+    keys=("super_cluster_id",),
+    description="Merged groups of kept clusters: the units a mixture search weights.",
+)
+
+ALL_TABLES: tuple[TableSpec, ...] = (
+    BRONZE_DOCUMENTS,
+    OPS_QUARANTINE,
+    OPS_RUNS,
+    OPS_DQ_RESULTS,
+    SILVER_EMBEDDINGS,
+    SILVER_QUALITY,
+    SILVER_ASSIGNMENTS,
+    GOLD_CLUSTERS,
+    GOLD_SUPER_CLUSTERS,
+)
 BY_NAME = {t.name: t for t in ALL_TABLES}
