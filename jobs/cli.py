@@ -14,15 +14,21 @@ from rich.table import Table
 from rich_argparse import RawDescriptionRichHelpFormatter
 
 from jobs.console import console, out, set_live
+from jobs.stages import HELP
 
 EPILOG = """\
 examples:
   mixlake demo --docs 2000                     build the demo corpus and run every stage on it
   mixlake ingest --lake ./lake data/*.jsonl    JSONL / Parquet / HF dataset dirs -> bronze.documents
+  mixlake embed --lake ./lake                  then quality, cluster, merge (each reads what the last wrote)
+  mixlake report --lake ./lake                 plots and an HTML page (report/index.html)
   mixlake tables --lake ./lake                 every table: version, rows, last writer
   mixlake sql --lake ./lake source_summary     a view from sql/ (see --list), or -e "select ..."
   mixlake config                               every setting and its default, as YAML
 """
+
+
+STAGES = {k: v for k, v in HELP.items() if k != "ingest"}  # ingest has its own arguments
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -51,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", help="JSONL(.gz) / Parquet / Arrow files, directories or globs")
     p.add_argument("--source", help="source label for records without one (default: the file's stem)")
     p.add_argument("--max-chars", type=int, help="quarantine documents longer than this (default 1000000)")
+
+    for name, help_text in STAGES.items():
+        p = sub.add_parser(name, help=help_text, formatter_class=fmt)
+        _add_common(p)
+
+    p = sub.add_parser("report", help="PNG plots and an HTML page of what the lake holds", formatter_class=fmt)
+    _add_common(p)
+    p.add_argument("--out", help="output folder (default: report/ beside the lake)")
 
     p = sub.add_parser("tables", help="every table: name, Delta version, rows, last writer", formatter_class=fmt)
     _add_common(p)
@@ -92,7 +106,7 @@ def _print_counts(title: str, counts: dict[str, int]) -> None:
     table.add_column("count")
     table.add_column("value", justify="right")
     for k, v in counts.items():
-        table.add_row(k, f"{v:,}")
+        table.add_row(k, f"{v:,}" if isinstance(v, int) else f"{v:.3f}")
     out.print(table)
 
 
@@ -158,16 +172,25 @@ def dispatch(args: argparse.Namespace) -> None:
     elif args.command == "demo":
         from jobs.demo import run_demo
 
-        for job, counts in run_demo(cfg).items():
-            _print_counts(f"{job} counts", counts)
+        counts, summary = run_demo(cfg)
+        for job, job_counts in counts.items():
+            _print_counts(f"{job} counts", job_counts)
         _print_tables(lake)
+        _print_counts("curation summary", summary)
         console.print(f"[green]demo done.[/] Try: mixlake sql --lake {cfg.lake} source_summary")
     elif args.command == "ingest":
-        from jobs.ingest import run_ingest
-        from jobs.session import build_session
+        from jobs.stages import run_stage
 
-        counts = run_ingest(build_session(cfg.spark, lake), cfg, args.paths)
-        _print_counts("ingest counts", counts)
+        _print_counts("ingest counts", run_stage("ingest", cfg, inputs=args.paths))
+    elif args.command == "report":
+        from jobs.stages import run_report
+
+        summary = run_report(config=args.config, lake=args.lake, out_dir=args.out)
+        _print_counts("curation summary", summary)
+    elif args.command in STAGES:
+        from jobs.stages import run_stage
+
+        _print_counts(f"{args.command} counts", run_stage(args.command, cfg))
     elif args.command == "sql":
         from jobs.session import build_session
         from jobs.sql_runner import available_views, parse_params, resolve_query, run_sql

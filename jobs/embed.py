@@ -8,7 +8,6 @@ rest without redoing committed chunks. The model loads once per Python worker (p
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 import os
@@ -18,11 +17,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import lake as lake_io
-from jobs.config import Config, EmbedConfig, load_config
+from jobs.config import Config, EmbedConfig
 from jobs.console import progress, step
 from jobs.dq import validate_table
 from jobs.runs import RunRecord, _now
-from jobs.session import build_session
 from pipelines.embed import EmbedderSpec, model_dim, process
 from schemas.expectations import silver_embeddings
 from schemas.tables import BRONZE_DOCUMENTS, SILVER_EMBEDDINGS
@@ -104,18 +102,10 @@ def embedding_checks(df: DataFrame) -> DataFrame:
     )
 
 
-def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    parser = parser or argparse.ArgumentParser(prog="python -m jobs.embed", description=__doc__)
-    parser.add_argument("--lake")
-    parser.add_argument("--config")
-    return parser
-
-
 def main(argv: list[str] | None = None) -> dict[str, int]:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    cfg = load_config(args.config, {"lake": args.lake})
-    return run_embed(build_session(cfg.spark, lake_io.normalize_lake(cfg.lake)), cfg)
+    from jobs.stages import stage_main
+
+    return stage_main("embed", argv, __doc__)
 
 
 if __name__ == "__main__":

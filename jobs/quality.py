@@ -9,7 +9,6 @@ thresholded here: pruning applies thresholds later, so they change without resco
 
 from __future__ import annotations
 
-import argparse
 import logging
 from dataclasses import asdict
 
@@ -19,11 +18,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import lake as lake_io
-from jobs.config import Config, QualityConfig, load_config
+from jobs.config import Config, QualityConfig
 from jobs.console import step
 from jobs.dq import validate_table
 from jobs.runs import RunRecord, _now
-from jobs.session import build_session
 from pipelines.quality_model import QualityModel, train_quality_model
 from pipelines.quality_signals import SIGNAL_COLUMNS, signals_frame
 from schemas.expectations import silver_quality
@@ -103,13 +101,9 @@ def run_quality(spark: SparkSession, cfg: Config) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, int]:
-    parser = argparse.ArgumentParser(prog="python -m jobs.quality", description=__doc__)
-    parser.add_argument("--lake")
-    parser.add_argument("--config")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    cfg = load_config(args.config, {"lake": args.lake})
-    return run_quality(build_session(cfg.spark, lake_io.normalize_lake(cfg.lake)), cfg)
+    from jobs.stages import stage_main
+
+    return stage_main("quality", argv, __doc__)
 
 
 if __name__ == "__main__":

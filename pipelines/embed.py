@@ -25,7 +25,7 @@ class EmbedderSpec:
     model: str = PACKAGED_MINILM  # any sentence-transformers name or local path
     device: str = "auto"  # auto: cuda when present, else cpu
     batch_size: int = 64
-    max_seq_length: int = 256  # tokens; MiniLM was trained at 256, longer text is truncated
+    max_seq_length: int = 128  # tokens (MiniLM was trained at 256); longer text is truncated
     offline: bool = True  # never reach a model hub (HF_HUB_OFFLINE=1)
     torch_threads: int = 0  # per worker; 0: cores / concurrent tasks, so workers do not oversubscribe
 
@@ -55,7 +55,10 @@ def setup(spec: EmbedderSpec):
         if spec.offline:
             os.environ["HF_HUB_OFFLINE"] = "1"
         import torch
+        import transformers
         from sentence_transformers import SentenceTransformer
+
+        transformers.logging.disable_progress_bar()  # one "Loading weights" bar per Spark worker is noise
 
         if spec.torch_threads:
             torch.set_num_threads(spec.torch_threads)

@@ -1,0 +1,90 @@
+"""The stages by name: what the CLI subcommands and the Airflow tasks both call.
+
+``run_stage("embed", lake="./lake", config="c.yaml")`` loads the config, gets the process's Spark session and runs
+the job; it returns the run's counts (JSON-serialisable, so an Airflow task can return them as its XCom).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from jobs import lake as lake_io
+from jobs.config import Config, load_config
+
+HELP = {
+    "ingest": "raw files -> bronze.documents and ops.quarantine",
+    "embed": "bronze.documents -> silver.embeddings (incremental; resumes after a crash)",
+    "quality": "heuristic signals + DCLM-style classifier score -> silver.quality",
+    "cluster": "faiss k-means, assignment, SemDeDup flags, topic terms -> silver.assignments, gold.clusters",
+    "merge": "prune low-quality / small clusters, merge the rest -> gold.super_clusters",
+}
+
+
+def _runner(stage: str) -> Callable:
+    # Imported on use: a DAG file or `mixlake --help` must not pay for every job's imports.
+    if stage == "ingest":
+        from jobs.ingest import run_ingest
+
+        return run_ingest
+    if stage == "embed":
+        from jobs.embed import run_embed
+
+        return run_embed
+    if stage == "quality":
+        from jobs.quality import run_quality
+
+        return run_quality
+    if stage == "cluster":
+        from jobs.cluster import run_cluster
+
+        return run_cluster
+    if stage == "merge":
+        from jobs.merge import run_merge
+
+        return run_merge
+    raise ValueError(f"unknown stage {stage!r}; known: {', '.join(HELP)}")
+
+
+def run_stage(
+    stage: str,
+    cfg: Config | None = None,
+    *,
+    lake: str | None = None,
+    config: str | None = None,
+    inputs: list[str] | None = None,
+) -> dict[str, int]:
+    from jobs.session import build_session
+
+    cfg = cfg or load_config(config, {"lake": lake})
+    spark = build_session(cfg.spark, lake_io.normalize_lake(cfg.lake))
+    if stage == "ingest":
+        if not inputs:
+            raise ValueError("the ingest stage needs input paths")
+        return _runner(stage)(spark, cfg, inputs)
+    return _runner(stage)(spark, cfg)
+
+
+def run_report(lake: str | None = None, config: str | None = None, out_dir: str | None = None) -> dict[str, float]:
+    from pathlib import Path
+
+    from jobs.report import curation_summary, write_report
+    from jobs.session import build_session
+
+    cfg = load_config(config, {"lake": lake})
+    root = lake_io.normalize_lake(cfg.lake)
+    spark = build_session(cfg.spark, root)
+    write_report(spark, root, out_dir or str(Path(root).parent / "report"))
+    return curation_summary(spark, root, cfg.quality.reference_sources)
+
+
+def stage_main(stage: str, argv: list[str] | None, doc: str | None) -> dict[str, int]:
+    """``python -m jobs.<stage> [--lake DIR] [--config FILE]``: the spark-submit / module entry point."""
+    import argparse
+    import logging
+
+    parser = argparse.ArgumentParser(prog=f"python -m jobs.{stage}", description=doc)
+    parser.add_argument("--lake", help="lake root (default ./lake or the config's lake)")
+    parser.add_argument("--config", help="YAML config file (see `mixlake config`)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    return run_stage(stage, lake=args.lake, config=args.config)
