@@ -119,8 +119,9 @@ def cluster_stats(docs: DataFrame, quality: DataFrame, assignments: DataFrame) -
     )
 
 
-def clustering_id(cfg: ClusterConfig, model: str, versions: dict[str, int]) -> str:
-    key = repr((sorted(asdict(cfg).items()), model, sorted(versions.items())))
+def clustering_id(cfg: ClusterConfig, model: str, embeddings_version: int) -> str:
+    """Names the k-means run by what determines it; a rerun of quality (new version, same scores) keeps it."""
+    key = repr((sorted(asdict(cfg).items()), model, embeddings_version))
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -134,7 +135,7 @@ def run_cluster(spark: SparkSession, cfg: Config) -> dict[str, int]:
         quality, _ = run.read(SILVER_QUALITY)
         embeddings = embeddings.filter(F.col("model") == cfg.embed.model).persist()
         n_docs = embeddings.count()
-        cid = clustering_id(ccfg, cfg.embed.model, run.inputs)
+        cid = clustering_id(ccfg, cfg.embed.model, run.inputs[SILVER_EMBEDDINGS.name])
         run.count("docs_in", n_docs)
 
         with step(f"k-means (k={ccfg.k}) on a sample"):
