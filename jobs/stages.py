@@ -7,6 +7,7 @@ the job; it returns the run's counts (JSON-serialisable, so an Airflow task can 
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 
 from jobs import lake as lake_io
 from jobs.config import Config, load_config
@@ -21,28 +22,10 @@ HELP = {
 
 
 def _runner(stage: str) -> Callable:
-    # Imported on use: a DAG file or `mixlake --help` must not pay for every job's imports.
-    if stage == "ingest":
-        from jobs.ingest import run_ingest
-
-        return run_ingest
-    if stage == "embed":
-        from jobs.embed import run_embed
-
-        return run_embed
-    if stage == "quality":
-        from jobs.quality import run_quality
-
-        return run_quality
-    if stage == "cluster":
-        from jobs.cluster import run_cluster
-
-        return run_cluster
-    if stage == "merge":
-        from jobs.merge import run_merge
-
-        return run_merge
-    raise ValueError(f"unknown stage {stage!r}; known: {', '.join(HELP)}")
+    """``jobs.<stage>.run_<stage>``, imported on use: a DAG file or `mixlake --help` must not pay for every job."""
+    if stage not in HELP:
+        raise ValueError(f"unknown stage {stage!r}; known: {', '.join(HELP)}")
+    return getattr(import_module(f"jobs.{stage}"), f"run_{stage}")
 
 
 def run_stage(
