@@ -31,8 +31,11 @@ test: setup
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
+# Each prints a ratio against a baseline measured in the same run; cluster.py reads the demo lake's embeddings.
 bench: setup
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/embed.py
+	$(BIN)/python benchmarks/cluster.py --lake lake
 
 clean-lake:
 	rm -rf lake
