@@ -14,7 +14,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from jobs import lake as lake_io
-from jobs.runs import RunRecord, _now
+from jobs.runs import RunRecord, utc_now
 from schemas.expectations import SUITES, Expect, build_suite
 from schemas.tables import OPS_DQ_RESULTS, TableSpec
 
@@ -66,7 +66,7 @@ def validate_table(
     validation = batch.validate(suite)
 
     rows, failed_critical = [], []
-    evaluated_at = _now()
+    evaluated_at = utc_now()
     for result in validation.results:
         cfg = result.expectation_config
         kwargs = {k: v for k, v in cfg.kwargs.items() if k != "batch_id"}

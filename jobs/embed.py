@@ -20,7 +20,7 @@ from jobs import lake as lake_io
 from jobs.config import Config, EmbedConfig
 from jobs.console import progress, step
 from jobs.dq import validate_table
-from jobs.runs import RunRecord, _now
+from jobs.runs import RunRecord, utc_now
 from pipelines.embed import EmbedderSpec, model_dim, process
 from schemas.expectations import silver_embeddings
 from schemas.tables import BRONZE_DOCUMENTS, SILVER_EMBEDDINGS
@@ -56,7 +56,7 @@ def embed_chunk(
         .withColumn("dim", F.lit(dim))
         .withColumn("chunk", F.lit(chunk))
         .withColumn("run_id", F.lit(run_id))
-        .withColumn("embedded_at", F.lit(_now()).cast("timestamp"))
+        .withColumn("embedded_at", F.lit(utc_now()).cast("timestamp"))
     )
 
 

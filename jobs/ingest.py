@@ -22,7 +22,7 @@ from jobs import lake as lake_io
 from jobs.config import Config, load_config
 from jobs.console import step
 from jobs.dq import validate_table
-from jobs.runs import RunRecord, _now
+from jobs.runs import RunRecord, utc_now
 from jobs.session import build_session
 from pipelines.ingest_parse import FieldMap, Parsed, detect_format, parse_file, parsed_to_dict
 from schemas.expectations import bronze_documents
@@ -161,7 +161,7 @@ def run_ingest(spark: SparkSession, cfg: Config, paths: list[str]) -> dict[str, 
         for reason, n in by_reason.items():
             run.count(f"quarantined_{reason}", n)
 
-        now = _now()
+        now = utc_now()
         with step("writing bronze.documents"):
             unique = (
                 dedup_first(parsed.filter(F.col("ok")))

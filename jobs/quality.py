@@ -21,7 +21,7 @@ from jobs import lake as lake_io
 from jobs.config import Config, QualityConfig
 from jobs.console import step
 from jobs.dq import validate_table
-from jobs.runs import RunRecord, _now
+from jobs.runs import RunRecord, utc_now
 from pipelines.quality_model import QualityModel, train_quality_model
 from pipelines.quality_signals import SIGNAL_COLUMNS, signals_frame
 from schemas.expectations import silver_quality
@@ -91,7 +91,7 @@ def run_quality(spark: SparkSession, cfg: Config) -> dict[str, int]:
                 .join(score(embeddings, model), "doc_id")
                 .withColumn("quality_score", F.col("model_score"))
                 .withColumn("quality_model", F.lit(model.model_id))
-                .withColumn("scored_at", F.lit(_now()).cast("timestamp"))
+                .withColumn("scored_at", F.lit(utc_now()).cast("timestamp"))
             )
             run.count("docs_scored", lake_io.replace_table(spark, lake, SILVER_QUALITY, quality))
         run.wrote(SILVER_QUALITY)

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 USER_METADATA_KEY = "spark.databricks.delta.commitInfo.userMetadata"
 
 
-def _now() -> dt.datetime:
+def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)  # Spark TimestampType is UTC here (session tz UTC)
 
 
@@ -67,7 +67,7 @@ class RunRecord:
         self.metrics[key] = float(value)
 
     def __enter__(self) -> RunRecord:
-        self._t0, self._started = time.perf_counter(), _now()
+        self._t0, self._started = time.perf_counter(), utc_now()
         # Every Delta commit of this run carries "<job>:<run_id>" in its history, so `mixlake tables` and
         # `DESCRIBE HISTORY` name the writer of each version.
         self.spark.conf.set(USER_METADATA_KEY, f"{self.job}:{self.run_id}")
@@ -94,7 +94,7 @@ class RunRecord:
             "metrics": self.metrics,
             "error": error,
             "started_at": self._started,
-            "finished_at": _now(),
+            "finished_at": utc_now(),
             "seconds": time.perf_counter() - self._t0,
             "mixlake_version": importlib.metadata.version("mixlake"),
         }
