@@ -107,6 +107,14 @@ class MergeConfig:
 
 
 @dataclass
+class PoolsConfig:
+    tokenizer: str = ""  # a Hugging Face tokenizer path; empty: train a byte-level BPE on a sample of kept text
+    vocab_size: int = 4096  # for the trained BPE: small, so tiny CPU proxies spend little on embeddings
+    tokenizer_sample_docs: int = 5000
+    seed: int = 0
+
+
+@dataclass
 class Config:
     lake: str = "./lake"  # local path or any Hadoop URI (s3a://, abfss://); tables live at <lake>/<schema>/<table>
     spark: SparkConfig = field(default_factory=SparkConfig)
@@ -116,6 +124,7 @@ class Config:
     quality: QualityConfig = field(default_factory=QualityConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     merge: MergeConfig = field(default_factory=MergeConfig)
+    pools: PoolsConfig = field(default_factory=PoolsConfig)
 
 
 def _check_type(key: str, value: Any, hint: Any) -> Any:

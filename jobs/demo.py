@@ -1,6 +1,6 @@
 """``mixlake demo``: build the demo corpus from public packages and run every stage that exists, end to end.
 
-Stages so far: corpus -> ingest -> embed -> quality -> cluster -> merge -> report; later stages join as they land.
+Stages so far: corpus -> ingest -> embed -> quality -> cluster -> merge -> pools -> report; more as they land.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from jobs.console import step
 from jobs.embed import run_embed
 from jobs.ingest import run_ingest
 from jobs.merge import run_merge
+from jobs.pools import run_pools
 from jobs.quality import run_quality
 from jobs.report import curation_summary, write_report
 from jobs.session import build_session
@@ -35,6 +36,7 @@ def run_demo(cfg: Config, report_dir: str | None = None) -> tuple[dict[str, dict
     counts["quality"] = run_quality(spark, cfg)
     counts["cluster"] = run_cluster(spark, cfg)
     counts["merge"] = run_merge(spark, cfg)
+    counts["pools"] = run_pools(spark, cfg)
     summary = curation_summary(spark, lake, cfg.quality.reference_sources)
     write_report(spark, lake, report_dir or str(Path(lake).parent / "report"))
     return counts, summary

@@ -18,6 +18,7 @@ HELP = {
     "quality": "heuristic signals + DCLM-style classifier score -> silver.quality",
     "cluster": "faiss k-means, assignment, SemDeDup flags, topic terms -> silver.assignments, gold.clusters",
     "merge": "prune low-quality / small clusters, merge the rest -> gold.super_clusters",
+    "pools": "tokenizer + one token array per super-cluster (what proxy runs sample) -> gold.token_pools",
 }
 
 

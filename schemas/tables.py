@@ -213,6 +213,23 @@ GOLD_SUPER_CLUSTERS = TableSpec(
     description="Merged groups of kept clusters: the units a mixture search weights.",
 )
 
+# --- mixture search (CLIMB phase 2) ------------------------------------------------------------------------
+
+GOLD_TOKEN_POOLS = TableSpec(
+    name="gold.token_pools",
+    schema=_fields(
+        ("pool_id", T.StringType(), False),  # hash of tokenizer, config and input table versions
+        ("super_cluster_id", T.IntegerType(), False),
+        ("shard_path", T.StringType(), False),  # a .npy of token ids (docs + eos), memory-mapped by proxy runs
+        ("n_docs", T.LongType(), False),
+        ("n_tokens", T.LongType(), False),
+        ("tokenizer_path", T.StringType(), False),
+        ("inputs", T.MapType(T.StringType(), T.LongType()), False),  # table -> version the pool was built from
+    ),
+    keys=("pool_id", "super_cluster_id", "shard_path"),
+    description="Token pools per super-cluster (kept clusters, no near-duplicates) and where they came from.",
+)
+
 ALL_TABLES: tuple[TableSpec, ...] = (
     BRONZE_DOCUMENTS,
     OPS_QUARANTINE,
@@ -223,5 +240,6 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     SILVER_ASSIGNMENTS,
     GOLD_CLUSTERS,
     GOLD_SUPER_CLUSTERS,
+    GOLD_TOKEN_POOLS,
 )
 BY_NAME = {t.name: t for t in ALL_TABLES}

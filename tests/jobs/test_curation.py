@@ -80,3 +80,35 @@ def test_rerunning_stages_leaves_the_same_contents(spark, curated):
     for spec in specs:
         expected = spark.createDataFrame(before[spec.name], _contents(spark, lake, spec).schema)
         assertDataFrameEqual(_contents(spark, lake, spec), expected, rtol=1e-5)
+
+
+def test_token_pools_hold_exactly_the_kept_non_duplicate_documents(spark, curated):
+    import numpy as np
+
+    from jobs.pools import load_pools, pool_documents
+    from schemas.tables import BRONZE_DOCUMENTS, GOLD_TOKEN_POOLS
+    from training.tokenizer import load_tokenizer
+
+    cfg, lake, _ = curated
+    cfg.pools.vocab_size = 300  # tiny corpus: a small vocabulary still trains
+    first = run_stage("pools", cfg)
+    index = lake_io.read(spark, lake, GOLD_TOKEN_POOLS)[0].toPandas()
+    (pool_id,) = index["pool_id"].unique()
+    members = pool_documents(
+        lake_io.read(spark, lake, BRONZE_DOCUMENTS)[0],
+        lake_io.read(spark, lake, SILVER_ASSIGNMENTS)[0],
+        lake_io.read(spark, lake, GOLD_CLUSTERS)[0],
+    ).toPandas()
+    assert first["pool_docs"] == len(members) == index["n_docs"].sum()
+
+    tok = load_tokenizer(index["tokenizer_path"].iloc[0])
+    pools = load_pools(spark, lake, pool_id)
+    assert set(pools) == set(members["super_cluster_id"])
+    for sid, tokens in pools.items():
+        texts = members[members["super_cluster_id"] == sid].sort_values("doc_id")["text"].tolist()
+        assert int((np.asarray(tokens) == tok.eos_token_id).sum()) == len(texts)  # one eos per document
+        assert tok.decode(np.asarray(tokens).tolist()).count(texts[0]) == 1  # the text itself is in its pool
+
+    again = run_stage("pools", cfg)
+    assert again.get("pools_reused") == 1
+    assert lake_io.read(spark, lake, GOLD_TOKEN_POOLS)[0].count() == len(index)
