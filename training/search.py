@@ -1,0 +1,197 @@
+"""CLIMB's bootstrapping mixture search: Optuna is the ledger and the queue, Dask runs the proxies.
+
+Iteration 1 samples Dirichlet mixtures around the token-count prior; each later iteration fits the LightGBM
+predictor on every measured mixture, scores a large candidate set and samples the next proxies from the top. The
+proxy budget splits across iterations (4:2:1 by default). One Optuna study per search, in a storage that survives
+crashes (a journal file by default, any RDB URL on a cluster); one trial per proxy run, its weights as parameters,
+handed in with ``enqueue_trial`` + ``ask`` and closed with ``tell``. A rerun loads the study and only runs what is
+missing: finished trials are never retrained, trials left RUNNING by a crash are run again with the same weights.
+
+``evaluate(weights, seed) -> dict`` is any picklable function returning at least ``{"objective": float}``
+(lower is better), e.g. a proxy LM's target loss; on a cluster it runs on Dask workers with a ``GPU`` resource.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import optuna
+
+from training.mixtures import budget_split, sample_dirichlet_mixtures, token_prior, top_k_resample
+from training.predictor import PredictorConfig, fit_predictor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SearchConfig:
+    total_proxies: int = 14  # the paper: 112 (64/32/16); the 2-core demo affords 14 tiny proxies
+    ratio: tuple[int, ...] = (4, 2, 1)  # proxies per iteration, CLIMB's split
+    temperature: float = 1.0  # prior p_i ∝ tokens_i^(1/T)
+    concentration_range: tuple[float, float] = (0.1, 5.0)
+    max_multiple: float = 5.0  # no weight above this multiple of the prior
+    min_weight: float = 0.0
+    min_distance: float = 0.05  # L1: near-duplicate mixtures are not trained twice
+    n_candidates: int = 5000  # candidates the predictor ranks in later iterations
+    top_k: int = 50  # next proxies are drawn from the predictor's best top_k
+    jitter: float = 0.0
+    seed: int = 0
+    retries: int = 2  # a proxy run that dies is retried by Dask this many times
+    gpu: bool = False  # ask Dask for a worker with a "GPU" resource per proxy run
+    pick: str = "measured"  # measured: the best trained mixture (a real observation); predicted: predictor's best
+    predictor: PredictorConfig = field(default_factory=PredictorConfig)
+
+
+@dataclass
+class SearchResult:
+    weights: np.ndarray
+    objective: float  # measured for "measured", predicted for "predicted"
+    method: str
+    trials: list[dict]  # every finished trial: number, iteration, weights, objective, metrics
+    predictor_metrics: dict[str, float]
+
+
+def journal_storage(path: str) -> optuna.storages.BaseStorage:
+    """A crash-safe journal file (an RDB URL string works too: pass it straight to optuna)."""
+    if "://" in path:
+        return optuna.storages.RDBStorage(path)
+    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
+
+
+def _distributions(S: int) -> dict[str, optuna.distributions.FloatDistribution]:
+    return {f"w{i}": optuna.distributions.FloatDistribution(0.0, 1.0) for i in range(S)}
+
+
+def _weights(params: dict[str, float], S: int) -> np.ndarray:
+    w = np.array([params[f"w{i}"] for i in range(S)], dtype=np.float64)
+    return w / w.sum()
+
+
+def finished_trials(study: optuna.Study, S: int) -> list[dict]:
+    done = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
+    return [
+        {
+            "number": t.number,
+            "iteration": int(t.user_attrs["iteration"]),
+            "weights": _weights(t.params, S),
+            "objective": float(t.value),
+            "metrics": json.loads(t.user_attrs.get("metrics", "{}")),
+        }
+        for t in done
+    ]
+
+
+def _new_mixtures(it: int, need: int, prior: np.ndarray, done: list[dict], cfg: SearchConfig) -> np.ndarray:
+    existing = np.array([d["weights"] for d in done]) if done else None
+    seed = cfg.seed * 1000 + it * 100 + len(done)
+    kwargs = dict(
+        concentration_range=cfg.concentration_range,
+        max_multiple=cfg.max_multiple,
+        min_weight=cfg.min_weight,
+        min_distance=cfg.min_distance,
+        existing=existing,
+    )
+    if it == 0 or len(done) < 2:
+        return sample_dirichlet_mixtures(prior, need * 4, seed=seed, **kwargs)[:need]
+    X = np.array([d["weights"] for d in done])
+    y = np.array([d["objective"] for d in done])
+    predictor = fit_predictor(X, y, cfg.predictor)
+    candidates = sample_dirichlet_mixtures(prior, cfg.n_candidates, seed=seed, **kwargs)
+    return top_k_resample(
+        candidates,
+        predictor.predict(candidates),
+        min(cfg.top_k, len(candidates)),
+        need,
+        seed=seed,
+        jitter=cfg.jitter,
+    )
+
+
+def run_search(
+    study_name: str,
+    storage: optuna.storages.BaseStorage,
+    n_tokens: list[int],
+    evaluate: Callable[[np.ndarray, int], dict],
+    client,
+    cfg: SearchConfig | None = None,
+) -> SearchResult:
+    """Run (or resume) the bootstrapping search; ``client`` is a dask.distributed Client."""
+    from dask.distributed import as_completed
+
+    cfg = cfg or SearchConfig()
+    S = len(n_tokens)
+    prior = token_prior(n_tokens, cfg.temperature)
+    study = optuna.create_study(study_name=study_name, storage=storage, direction="minimize", load_if_exists=True)
+    budgets = budget_split(cfg.total_proxies, cfg.ratio)
+    resources = {"GPU": 1} if cfg.gpu else None
+
+    for it, budget in enumerate(budgets):
+        done = finished_trials(study, S)
+        in_iteration = [d for d in done if d["iteration"] == it]
+        # Trials a crash left RUNNING: their weights are in the ledger, so they run again as they were.
+        stale = [
+            t
+            for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.RUNNING])
+            if int(t.user_attrs["iteration"]) == it
+        ]
+        need = budget - len(in_iteration) - len(stale)
+        trials = [
+            optuna.trial.Trial(
+                study, study._storage.get_trial_id_from_study_id_trial_number(study._study_id, t.number)
+            )
+            for t in stale
+        ]
+        for w in _new_mixtures(it, need, prior, done, cfg) if need > 0 else []:
+            study.enqueue_trial({f"w{i}": float(v) for i, v in enumerate(w)}, user_attrs={"iteration": it})
+            trials.append(study.ask(_distributions(S)))
+        if not trials:
+            continue
+        log.info(
+            "iteration %d: %d proxies (%d finished before, %d resumed)",
+            it + 1,
+            len(trials),
+            len(in_iteration),
+            len(stale),
+        )
+        futures = {
+            client.submit(
+                evaluate,
+                _weights(t.params, S),
+                cfg.seed + t.number,
+                key=f"{study_name}-{t.number}",
+                retries=cfg.retries,
+                resources=resources,
+                pure=False,
+            ): t
+            for t in trials
+        }
+        for future in as_completed(futures):
+            trial = futures[future]
+            metrics = future.result()
+            trial.set_user_attr("metrics", json.dumps(metrics))
+            study.tell(trial, float(metrics["objective"]))
+
+    done = finished_trials(study, S)
+    X = np.array([d["weights"] for d in done])
+    y = np.array([d["objective"] for d in done])
+    predictor = fit_predictor(X, y, cfg.predictor)
+    if cfg.pick == "predicted":
+        candidates = sample_dirichlet_mixtures(
+            prior,
+            cfg.n_candidates,
+            seed=cfg.seed + 7,
+            concentration_range=cfg.concentration_range,
+            max_multiple=cfg.max_multiple,
+            min_weight=cfg.min_weight,
+        )
+        scores = predictor.predict(candidates)
+        best = int(np.argmin(scores))
+        return SearchResult(candidates[best], float(scores[best]), "climb-predicted", done, predictor.metrics)
+    if cfg.pick != "measured":
+        raise ValueError(f"search.pick must be 'measured' or 'predicted', got {cfg.pick!r}")
+    best = int(np.argmin(y))
+    return SearchResult(X[best], float(y[best]), "climb-measured", done, predictor.metrics)
