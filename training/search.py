@@ -5,7 +5,7 @@ predictor on every measured mixture, scores a large candidate set and samples th
 proxy budget splits across iterations (4:2:1 by default). One Optuna study per search, in a storage that survives
 crashes (a journal file by default, any RDB URL on a cluster); one trial per proxy run, its weights as parameters,
 handed in with ``enqueue_trial`` + ``ask`` and closed with ``tell``. A rerun loads the study and only runs what is
-missing: finished trials are never retrained, trials left RUNNING by a crash are run again with the same weights.
+missing: finished trials are never retrained; a trial a crash left RUNNING is marked FAIL and its weights rerun.
 
 ``evaluate(weights, seed) -> dict`` is any picklable function returning at least ``{"objective": float}``
 (lower is better), e.g. a proxy LM's target loss; on a cluster it runs on Dask workers with a ``GPU`` resource.
@@ -132,20 +132,18 @@ def run_search(
     for it, budget in enumerate(budgets):
         done = finished_trials(study, S)
         in_iteration = [d for d in done if d["iteration"] == it]
-        # Trials a crash left RUNNING: their weights are in the ledger, so they run again as they were.
+        # Trials a crash left RUNNING never reported: the ledger marks them failed and their weights run again.
         stale = [
             t
             for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.RUNNING])
             if int(t.user_attrs["iteration"]) == it
         ]
-        need = budget - len(in_iteration) - len(stale)
-        trials = [
-            optuna.trial.Trial(
-                study, study._storage.get_trial_id_from_study_id_trial_number(study._study_id, t.number)
-            )
-            for t in stale
-        ]
-        for w in _new_mixtures(it, need, prior, done, cfg) if need > 0 else []:
+        for t in stale:
+            study.tell(t.number, state=optuna.trial.TrialState.FAIL)
+        rerun = [_weights(t.params, S) for t in stale]
+        need = budget - len(in_iteration) - len(rerun)
+        trials = []
+        for w in rerun + list(_new_mixtures(it, need, prior, done, cfg) if need > 0 else []):
             study.enqueue_trial({f"w{i}": float(v) for i, v in enumerate(w)}, user_attrs={"iteration": it})
             trials.append(study.ask(_distributions(S)))
         if not trials:
