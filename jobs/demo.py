@@ -18,7 +18,7 @@ from jobs.ingest import run_ingest
 from jobs.merge import run_merge
 from jobs.pools import run_pools
 from jobs.quality import run_quality
-from jobs.report import curation_summary, write_report
+from jobs.report import write_report
 from jobs.session import build_session
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,6 @@ def run_demo(cfg: Config, report_dir: str | None = None) -> tuple[dict[str, dict
     counts["cluster"] = run_cluster(spark, cfg)
     counts["merge"] = run_merge(spark, cfg)
     counts["pools"] = run_pools(spark, cfg)
-    summary = curation_summary(spark, lake, cfg.quality.reference_sources)
-    write_report(spark, lake, report_dir or str(Path(lake).parent / "report"))
+    report_dir = report_dir or str(Path(lake).parent / "report")
+    _, summary = write_report(spark, lake, report_dir, cfg.quality.reference_sources)
     return counts, summary

@@ -37,11 +37,10 @@ def _docs_frame(spark: SparkSession, lake: str) -> pd.DataFrame:
     )
 
 
-def curation_summary(spark: SparkSession, lake: str, reference_sources: list[str]) -> dict[str, float]:
+def curation_summary(frame: pd.DataFrame, reference_sources: list[str]) -> dict[str, float]:
     """NMI of clusters / super-clusters against the source label, and what pruning removed and kept."""
     from sklearn.metrics import normalized_mutual_info_score as nmi
 
-    frame = _docs_frame(spark, lake)
     kept = frame[frame["kept"].fillna(False).astype(bool)]
     summary = {
         "docs": float(len(frame)),
@@ -108,14 +107,17 @@ def _table(df: pd.DataFrame) -> str:
     return df.to_html(index=False, escape=True, float_format=lambda v: f"{v:.3f}")
 
 
-def write_report(spark: SparkSession, lake: str, out_dir: str) -> Path:
+def write_report(
+    spark: SparkSession, lake: str, out_dir: str, reference_sources: list[str]
+) -> tuple[Path, dict[str, float]]:
+    """Plots + index.html under ``out_dir``; returns the page and the curation summary shown on it."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    frame = _docs_frame(spark, lake)
+    frame = _docs_frame(spark, lake)  # one pass to the driver serves the plots and the summary
     clusters = lake_io.read(spark, lake, GOLD_CLUSTERS)[0].toPandas()
     supers = lake_io.read(spark, lake, GOLD_SUPER_CLUSTERS)[0].toPandas()
     images = _plots(frame, clusters, out)
-    summary = curation_summary(spark, lake, [])
+    summary = curation_summary(frame, reference_sources)
     supers["topic_terms"] = supers["topic_terms"].map(lambda t: ", ".join(t))
     supers["cluster_ids"] = supers["cluster_ids"].map(lambda c: " ".join(map(str, c)))
     decisions = clusters[
@@ -161,4 +163,4 @@ def write_report(spark: SparkSession, lake: str, out_dir: str) -> Path:
     )
     (out / "index.html").write_text(page)
     log.info("report written to %s", out / "index.html")
-    return out / "index.html"
+    return out / "index.html", summary

@@ -51,14 +51,16 @@ def run_stage(
 def run_report(lake: str | None = None, config: str | None = None, out_dir: str | None = None) -> dict[str, float]:
     from pathlib import Path
 
-    from jobs.report import curation_summary, write_report
+    from jobs.report import write_report
     from jobs.session import build_session
 
     cfg = load_config(config, {"lake": lake})
     root = lake_io.normalize_lake(cfg.lake)
     spark = build_session(cfg.spark, root)
-    write_report(spark, root, out_dir or str(Path(root).parent / "report"))
-    return curation_summary(spark, root, cfg.quality.reference_sources)
+    _, summary = write_report(
+        spark, root, out_dir or str(Path(root).parent / "report"), cfg.quality.reference_sources
+    )
+    return summary
 
 
 def stage_main(stage: str, argv: list[str] | None, doc: str | None) -> dict[str, int]:
