@@ -42,6 +42,10 @@ class IngestConfig:
     source_field: str = "source"
     url_field: str = "url"
     files_per_task: int = 1  # input files parsed by one Spark task; raise it for many tiny files
+    # Documents of these sources, a fraction of them picked by content hash, go to bronze.holdout instead of
+    # bronze.documents: target text for the mixture search that can never leak into pools or shards.
+    holdout_sources: list[str] = field(default_factory=list)
+    holdout_fraction: float = 0.1
 
 
 @dataclass
@@ -115,6 +119,59 @@ class PoolsConfig:
 
 
 @dataclass
+class SearchConfig:
+    name: str = ""  # the search (and Optuna study) name; empty: derived from the pool, targets and settings
+    # What the mixture is for, lower is better; several specs are averaged by weight ("spec@weight"):
+    #   holdout            every document in bronze.holdout (see ingest.holdout_sources)
+    #   holdout:SOURCE     the held-out documents of one source
+    #   text:PATH          a JSONL file of {"text": ...} validation documents
+    #   choice:PATH        a JSONL task file of {"context", "choices": [...], "answer": index}: the loss of the
+    #                      right answer against the others, by answer likelihood (accuracy is reported too)
+    targets: list[str] = field(default_factory=lambda: ["holdout"])
+    total_proxies: int = 14  # CLIMB's budget; the paper: 112 (64/32/16); 14 tiny proxies fit a 2-core demo
+    ratio: list[int] = field(default_factory=lambda: [4, 2, 1])  # proxies per iteration (the paper's split)
+    temperature: float = 1.0  # token prior p_i ∝ tokens_i^(1/T)
+    concentration_range: list[float] = field(default_factory=lambda: [0.1, 5.0])
+    max_multiple: float = 5.0  # no weight above this multiple of the prior
+    min_weight: float = 0.0
+    min_distance: float = 0.05  # L1: near-duplicate mixtures are not trained twice
+    n_candidates: int = 5000  # candidates the predictor ranks in later iterations
+    top_k: int = 50  # next proxies are drawn from the predictor's best top_k
+    # measured: the best mixture a proxy actually trained on (an observation, not an extrapolation; with a few
+    # dozen trials the predictor's optimum sits where it has least data). predicted: the predictor's best.
+    pick: str = "measured"
+    baselines: list[str] = field(default_factory=lambda: ["uniform", "natural", "random", "regmix"])
+    remeasure_seeds: int = 3  # every method's answer is retrained with this many fresh seeds
+    seed: int = 0
+    retries: int = 2  # a proxy run that dies is retried by Dask this many times
+    storage: str = ""  # Optuna storage: empty: a journal file at <lake>/_optuna/journal.log; or an RDB URL
+    scheduler: str = ""  # Dask scheduler address; empty: a LocalCluster on this machine
+    workers: int = 0  # LocalCluster workers; 0: one per core (each runs one proxy at a time)
+    gpu: bool = False  # each proxy run asks for a worker with a "GPU" resource
+    proxy: dict[str, str] = field(default_factory=dict)  # training.proxy.ProxyConfig overrides, e.g. n_layer: 4
+    predictor: dict[str, str] = field(default_factory=dict)  # training.predictor.PredictorConfig overrides
+
+
+@dataclass
+class ShardsConfig:
+    mixture: str = ""  # a gold.mixtures mixture_id; empty: the chosen mixture of the latest search
+    tokens: int = 2_000_000  # token budget of the whole shard set
+    max_repeats: int = 4  # no document appears more than this many times (small super-clusters get capped)
+    n_shards: int = 4  # Parquet files: data/train-00000-of-00004.parquet ...
+    out_dir: str = ""  # empty: <lake>/_shards/<shard_set_id>
+    seed: int = 0  # sampling and shuffle seed
+
+
+@dataclass
+class ExportConfig:
+    repo_id: str = ""  # Hugging Face Hub dataset repo, e.g. my-org/climbmix-demo
+    token_env: str = "HF_TOKEN"  # environment variable holding the token
+    token_file: str = ""  # or a file holding it (read at push time, never logged or stored)
+    private: bool = True
+    shards_dir: str = ""  # empty: the latest shard set in gold.shards
+
+
+@dataclass
 class Config:
     lake: str = "./lake"  # local path or any Hadoop URI (s3a://, abfss://); tables live at <lake>/<schema>/<table>
     spark: SparkConfig = field(default_factory=SparkConfig)
@@ -125,6 +182,9 @@ class Config:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     merge: MergeConfig = field(default_factory=MergeConfig)
     pools: PoolsConfig = field(default_factory=PoolsConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    shards: ShardsConfig = field(default_factory=ShardsConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
 
 
 def _check_type(key: str, value: Any, hint: Any) -> Any:
@@ -132,7 +192,10 @@ def _check_type(key: str, value: Any, hint: Any) -> Any:
     if origin is list:
         if not isinstance(value, list):
             raise ConfigError(f"config key '{key}' must be a list, got {type(value).__name__}: {value!r}")
-        return [str(v) for v in value]
+        (item,) = typing.get_args(hint) or (str,)
+        if item is str:
+            return [str(v) for v in value]
+        return [_check_type(f"{key}[{i}]", v, item) for i, v in enumerate(value)]
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"config key '{key}' must be a mapping, got {type(value).__name__}: {value!r}")

@@ -14,19 +14,19 @@ import math
 from dataclasses import asdict
 
 import pyarrow as pa
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from jobs import lake as lake_io
-from jobs.config import Config, load_config
+from jobs.config import Config, ConfigError, IngestConfig, load_config
 from jobs.console import step
 from jobs.dq import validate_table
 from jobs.runs import RunRecord, utc_now
 from jobs.session import build_session
 from pipelines.ingest_parse import FieldMap, Parsed, detect_format, parse_file, parsed_to_dict
 from schemas.expectations import bronze_documents
-from schemas.tables import BRONZE_DOCUMENTS, OPS_QUARANTINE
+from schemas.tables import BRONZE_DOCUMENTS, BRONZE_HOLDOUT, OPS_QUARANTINE
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,37 @@ def to_quarantine(bad: DataFrame, job: str, run_id: str, at) -> DataFrame:
     )
 
 
+def held_out(ing: IngestConfig) -> Column:
+    """True for the documents of ``holdout_sources`` whose content hash falls in the first ``holdout_fraction``.
+
+    The pick depends on the text alone, so it is the same on every rerun, in any lake, whatever the input order.
+    """
+    if not ing.holdout_sources:
+        return F.lit(False)
+    if not 0.0 < ing.holdout_fraction < 1.0:
+        raise ConfigError(
+            f"ingest.holdout_fraction must be in (0, 1), got {ing.holdout_fraction}; 0.1 holds out a tenth"
+        )
+    bucket = F.conv(F.substring("content_hash", 1, 8), 16, 10).cast("double") / float(16**8)  # uniform [0, 1)
+    return F.col("source").isin(ing.holdout_sources) & (bucket < ing.holdout_fraction)
+
+
+def split_holdout(spark: SparkSession, lake: str, unique: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """(documents, holdout) rows of this ingest; a text already in the other table stays where it is.
+
+    A document that reached bronze.documents first is never moved into the holdout (it may be in pools and shards
+    already), and a held-out one never moves back: a text is in at most one of the two tables.
+    """
+    docs, holdout = unique.filter(~F.col("_holdout")), unique.filter(F.col("_holdout"))
+
+    def not_in(rows: DataFrame, spec) -> DataFrame:
+        if not lake_io.exists(spark, lake, spec):
+            return rows
+        return rows.join(lake_io.read(spark, lake, spec)[0].select("content_hash"), "content_hash", "left_anti")
+
+    return not_in(docs, BRONZE_HOLDOUT), not_in(holdout, BRONZE_DOCUMENTS)
+
+
 def run_ingest(spark: SparkSession, cfg: Config, paths: list[str]) -> dict[str, int]:
     lake = lake_io.normalize_lake(cfg.lake)
     with step("listing inputs"):
@@ -166,14 +197,21 @@ def run_ingest(spark: SparkSession, cfg: Config, paths: list[str]) -> dict[str, 
             unique = (
                 dedup_first(parsed.filter(F.col("ok")))
                 .withColumn("ingested_at", F.lit(now).cast("timestamp"))
+                .withColumn("_holdout", held_out(cfg.ingest))
                 .persist()  # counted, then merged: the window runs once
             )
             n_unique = unique.count()
             run.count("duplicates_in_input", n_good - n_unique)
-            inserted = lake_io.merge_insert_new(spark, lake, BRONZE_DOCUMENTS, unique)["rows_inserted"]
-            run.count("already_in_bronze", n_unique - inserted)
-            run.count("rows_inserted", inserted)
+            docs, holdout = split_holdout(spark, lake, unique)
+            inserted = lake_io.merge_insert_new(spark, lake, BRONZE_DOCUMENTS, docs)["rows_inserted"]
             run.wrote(BRONZE_DOCUMENTS)
+            held = 0
+            if cfg.ingest.holdout_sources:
+                held = lake_io.merge_insert_new(spark, lake, BRONZE_HOLDOUT, holdout)["rows_inserted"]
+                run.wrote(BRONZE_HOLDOUT)
+            run.count("already_in_bronze", n_unique - inserted - held)
+            run.count("rows_inserted", inserted)
+            run.count("holdout_rows_inserted", held)
             unique.unpersist()
         with step("writing ops.quarantine"):
             bad = to_quarantine(parsed.filter(~F.col("ok")), "ingest", run.run_id, now)

@@ -51,6 +51,13 @@ BRONZE_DOCUMENTS = TableSpec(
     description="Raw documents after normalisation and exact dedup; one row per distinct text.",
 )
 
+BRONZE_HOLDOUT = TableSpec(
+    name="bronze.holdout",
+    schema=BRONZE_DOCUMENTS.schema,
+    keys=BRONZE_DOCUMENTS.keys,
+    description="Documents ingest held out (ingest.holdout_sources): search targets, never in pools or shards.",
+)
+
 OPS_QUARANTINE = TableSpec(
     name="ops.quarantine",
     schema=_fields(
@@ -230,6 +237,64 @@ GOLD_TOKEN_POOLS = TableSpec(
     description="Token pools per super-cluster (kept clusters, no near-duplicates) and where they came from.",
 )
 
+GOLD_MIXTURE_TRIALS = TableSpec(
+    name="gold.mixture_trials",
+    schema=_fields(
+        ("study", T.StringType(), False),  # one Optuna study per search (and one per baseline harness)
+        ("trial_number", T.IntegerType(), False),  # the Optuna trial number: the ledger's key
+        ("method", T.StringType(), False),  # climb | random (RegMix fits on the random trials)
+        ("iteration", T.IntegerType(), False),  # 1-based bootstrapping iteration
+        ("seed", T.LongType(), False),  # the proxy's seed (init + data windows)
+        ("weights", T.MapType(T.IntegerType(), T.DoubleType()), False),  # super_cluster_id -> weight
+        ("objective", T.DoubleType(), False),  # weighted target loss (lower is better)
+        ("predicted", T.DoubleType(), True),  # the predictor's score when it proposed this mixture (iter >= 2)
+        ("metrics", T.MapType(T.StringType(), T.DoubleType()), False),  # loss/<target>, tokens_per_second, ...
+        ("pool_id", T.StringType(), False),
+        ("run_id", T.StringType(), False),
+    ),
+    keys=("study", "trial_number"),
+    description="Every proxy run of a mixture search: its weights, seed, measured target metrics and prediction.",
+)
+
+GOLD_MIXTURES = TableSpec(
+    name="gold.mixtures",
+    schema=_fields(
+        ("mixture_id", T.StringType(), False),  # <search>/<method>
+        ("search", T.StringType(), False),
+        ("method", T.StringType(), False),  # climb | random | regmix | uniform | natural
+        ("weights", T.MapType(T.IntegerType(), T.DoubleType()), False),  # super_cluster_id -> weight
+        ("search_objective", T.DoubleType(), True),  # what the method saw: measured, or predicted for regmix
+        ("remeasured_mean", T.DoubleType(), False),  # the target objective re-measured with fresh seeds
+        ("remeasured_std", T.DoubleType(), False),
+        ("remeasured_seeds", T.ArrayType(T.LongType()), False),
+        ("proxy_runs", T.IntegerType(), False),  # proxies the method spent (its budget)
+        ("chosen", T.BooleanType(), False),  # the search's answer (what `mixlake shards` uses by default)
+        ("target", T.StringType(), False),  # the target spec the objective measures
+        ("pool_id", T.StringType(), False),
+        ("run_id", T.StringType(), False),
+        ("inputs", T.MapType(T.StringType(), T.LongType()), False),  # table -> version (lineage)
+    ),
+    keys=("mixture_id",),
+    description="Each method's mixture for a search (CLIMB and its baselines), re-measured with fresh seeds.",
+)
+
+GOLD_SHARDS = TableSpec(
+    name="gold.shards",
+    schema=_fields(
+        ("shard_set_id", T.StringType(), False),  # hash of mixture, budget, seed and input versions
+        ("file", T.StringType(), False),  # data/train-00000-of-000NN.parquet, relative to out_dir
+        ("out_dir", T.StringType(), False),
+        ("mixture_id", T.StringType(), False),
+        ("n_rows", T.LongType(), False),
+        ("n_tokens", T.LongType(), False),
+        ("super_cluster_tokens", T.MapType(T.IntegerType(), T.LongType()), False),
+        ("run_id", T.StringType(), False),
+        ("inputs", T.MapType(T.StringType(), T.LongType()), False),
+    ),
+    keys=("shard_set_id", "file"),
+    description="ClimbMix-style Parquet shards of a chosen mixture, one row per file, with lineage.",
+)
+
 ALL_TABLES: tuple[TableSpec, ...] = (
     BRONZE_DOCUMENTS,
     OPS_QUARANTINE,
@@ -241,5 +306,9 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     GOLD_CLUSTERS,
     GOLD_SUPER_CLUSTERS,
     GOLD_TOKEN_POOLS,
+    GOLD_MIXTURE_TRIALS,
+    GOLD_MIXTURES,
+    GOLD_SHARDS,
+    BRONZE_HOLDOUT,
 )
 BY_NAME = {t.name: t for t in ALL_TABLES}

@@ -15,7 +15,7 @@ from jobs import lake as lake_io
 from jobs.config import load_config
 from jobs.ingest import InputError, list_inputs, run_ingest
 from pipelines.normalize import content_hash
-from schemas.tables import BRONZE_DOCUMENTS, OPS_DQ_RESULTS, OPS_QUARANTINE, OPS_RUNS
+from schemas.tables import BRONZE_DOCUMENTS, BRONZE_HOLDOUT, OPS_DQ_RESULTS, OPS_QUARANTINE, OPS_RUNS
 from tests.conftest import write_jsonl
 
 GOOD = [
@@ -168,3 +168,26 @@ def test_missing_and_unknown_inputs_fail_fast(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(InputError, match="cannot tell the format"):
         list_inputs([str(tmp_path / "notes.txt")])
+
+
+def test_holdout_slice_is_deterministic_and_never_in_documents(spark, tmp_path):
+    rows = [{"text": f"target doc number {i}", "source": "target"} for i in range(200)]
+    rows += [{"text": f"other doc number {i}", "source": "other"} for i in range(50)]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    overrides = {"lake": str(tmp_path / "lake"), "ingest.holdout_sources": ["target"], "ingest.holdout_fraction": 0.25}
+    cfg = load_config(overrides=overrides)
+    lake = lake_io.normalize_lake(cfg.lake)
+    first = run_ingest(spark, cfg, [str(tmp_path / "in.jsonl")])
+    docs = {r.content_hash: r.source for r in lake_io.read(spark, lake, BRONZE_DOCUMENTS)[0].collect()}
+    held = {r.content_hash: r.source for r in lake_io.read(spark, lake, BRONZE_HOLDOUT)[0].collect()}
+
+    expected = {content_hash(r["text"]) for r in rows[:200] if int(content_hash(r["text"])[:8], 16) / 16**8 < 0.25}
+    assert set(held) == expected and set(held.values()) == {"target"}
+    assert 25 < len(held) < 75  # about a quarter of 200
+    assert not set(held) & set(docs) and len(held) + len(docs) == 250
+    assert first["holdout_rows_inserted"] == len(held)
+
+    # a second ingest without the holdout setting must not copy held-out texts into bronze.documents
+    run_ingest(spark, load_config(overrides={"lake": str(tmp_path / "lake")}), [str(tmp_path / "in.jsonl")])
+    again = {r.content_hash for r in lake_io.read(spark, lake, BRONZE_DOCUMENTS)[0].collect()}
+    assert again == set(docs)
