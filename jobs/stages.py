@@ -19,6 +19,8 @@ HELP = {
     "cluster": "faiss k-means, assignment, SemDeDup flags, topic terms -> silver.assignments, gold.clusters",
     "merge": "prune low-quality / small clusters, merge the rest -> gold.super_clusters",
     "pools": "tokenizer + one token array per super-cluster (what proxy runs sample) -> gold.token_pools",
+    "search": "CLIMB bootstrapping search + baselines, proxies on Dask -> gold.mixture_trials, gold.mixtures",
+    "shards": "the chosen mixture -> ClimbMix-style Parquet shards, manifest and dataset card -> gold.shards",
 }
 
 
@@ -36,7 +38,9 @@ def run_stage(
     lake: str | None = None,
     config: str | None = None,
     inputs: list[str] | None = None,
+    **options,
 ) -> dict[str, int]:
+    """``options`` go to the job as keywords (e.g. ``iterations=1`` for search)."""
     from jobs.session import build_session
 
     cfg = cfg or load_config(config, {"lake": lake})
@@ -45,7 +49,7 @@ def run_stage(
         if not inputs:
             raise ValueError("the ingest stage needs input paths")
         return _runner(stage)(spark, cfg, inputs)
-    return _runner(stage)(spark, cfg)
+    return _runner(stage)(spark, cfg, **options)
 
 
 def run_report(lake: str | None = None, config: str | None = None, out_dir: str | None = None) -> dict[str, float]:

@@ -91,6 +91,20 @@ def gold_super_clusters(max_token_share: float) -> list[Expect]:
     ]
 
 
+def gold_shards(n_shards: int, n_tokens: int) -> list[Expect]:
+    """Checked on one shard set's rows (the job filters by shard_set_id): every file, and every sampled token."""
+    return [
+        Expect("ExpectCompoundColumnsToBeUnique", {"column_list": ["shard_set_id", "file"]}),
+        Expect("ExpectTableRowCountToEqual", {"value": n_shards}),
+        Expect("ExpectColumnValuesToMatchRegex", {"column": "file", "regex": r"^data/train-\d{5}-of-\d{5}\.parquet$"}),
+        # The files hold exactly the tokens the sampling plan chose: nothing dropped or duplicated on the way.
+        Expect("ExpectColumnSumToBeBetween", {"column": "n_tokens", "min_value": n_tokens, "max_value": n_tokens}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "n_tokens", "min_value": 0}),
+        # An empty file is legal (a tiny shard set can hash no row into it) but worth a look.
+        Expect("ExpectColumnValuesToBeBetween", {"column": "n_rows", "min_value": 1}, "warning"),
+    ]
+
+
 SUITES = {
     BRONZE_DOCUMENTS.name: bronze_documents,
     OPS_QUARANTINE.name: ops_quarantine,
@@ -106,3 +120,27 @@ def build_suite(name: str, expectations: list[Expect]):
         cls = getattr(gx.expectations, e.type)
         suite.add_expectation(cls(**e.kwargs, severity=e.severity))
     return suite
+
+
+def gold_mixture_trials() -> list[Expect]:
+    """Checked on a view with ``weight_sum`` derived from the ``weights`` map."""
+    return [
+        Expect("ExpectCompoundColumnsToBeUnique", {"column_list": ["study", "trial_number"]}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "weight_sum", "min_value": 0.999, "max_value": 1.001}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "objective", "min_value": 0.0}),
+        Expect("ExpectColumnValuesToBeInSet", {"column": "method", "value_set": ["climb", "random"]}),
+    ]
+
+
+def gold_mixtures() -> list[Expect]:
+    """Checked on a view with ``weight_sum`` derived from ``weights`` and ``chosen_in_search`` per search."""
+    return [
+        Expect("ExpectColumnValuesToBeUnique", {"column": "mixture_id"}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "weight_sum", "min_value": 0.999, "max_value": 1.001}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "remeasured_std", "min_value": 0.0}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "chosen_in_search", "min_value": 1, "max_value": 1}),
+        Expect(
+            "ExpectColumnValuesToBeInSet",
+            {"column": "method", "value_set": ["climb", "random", "regmix", "uniform", "natural"]},
+        ),
+    ]

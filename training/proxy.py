@@ -183,6 +183,9 @@ def train_proxy(
 ) -> ProxyResult:
     """Train a fresh proxy on the mixture ``weights`` over ``pools`` and evaluate it on each of ``eval_sets``.
 
+    An eval set is a token array (next-token loss and perplexity) or any object with ``evaluate(model, cfg) ->
+    {metric: value}`` (a multiple-choice task: ``loss/<name>`` and ``acc/<name>``).
+
     With ``out_dir``, the model is saved there (``save_pretrained``) with a ``proxy.json`` beside it (config,
     weights, metrics), written last.
     """
@@ -191,7 +194,7 @@ def train_proxy(
     torch.manual_seed(cfg.seed)  # model init; the data windows are seeded separately below
 
     for name, tokens in eval_sets.items():  # fail before training, not after
-        if len(tokens) < cfg.block_size + 1:
+        if isinstance(tokens, np.ndarray) and len(tokens) < cfg.block_size + 1:
             raise ValueError(f"eval set {name!r} has {len(tokens)} tokens, shorter than block_size + 1")
 
     # data
@@ -238,6 +241,10 @@ def train_proxy(
     # eval
     metrics = {"train_loss": torch.stack(losses[-10:]).mean().item()}
     for name, tokens in eval_sets.items():
+        if hasattr(tokens, "evaluate"):  # a task (training.targets.ChoiceSet): loss and accuracy
+            for key, value in tokens.evaluate(model, cfg).items():
+                metrics[f"{key}/{name}"] = value
+            continue
         loss = evaluate_loss(model, tokens, cfg)
         metrics[f"loss/{name}"] = loss
         metrics[f"ppl/{name}"] = math.exp(loss)

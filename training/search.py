@@ -51,8 +51,9 @@ class SearchResult:
     weights: np.ndarray
     objective: float  # measured for "measured", predicted for "predicted"
     method: str
-    trials: list[dict]  # every finished trial: number, iteration, weights, objective, metrics
+    trials: list[dict]  # every finished trial: number, iteration, weights, objective, predicted, metrics
     predictor_metrics: dict[str, float]
+    complete: bool = True  # False when ``iterations`` stopped the search before its last iteration
 
 
 def journal_storage(path: str) -> optuna.storages.BaseStorage:
@@ -79,13 +80,18 @@ def finished_trials(study: optuna.Study, S: int) -> list[dict]:
             "iteration": int(t.user_attrs["iteration"]),
             "weights": _weights(t.params, S),
             "objective": float(t.value),
+            "predicted": t.user_attrs.get("predicted"),
+            "seed": t.user_attrs.get("seed"),
             "metrics": json.loads(t.user_attrs.get("metrics", "{}")),
         }
         for t in done
     ]
 
 
-def _new_mixtures(it: int, need: int, prior: np.ndarray, done: list[dict], cfg: SearchConfig) -> np.ndarray:
+def _new_mixtures(
+    it: int, need: int, prior: np.ndarray, done: list[dict], cfg: SearchConfig
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(need, S) mixtures for iteration ``it`` and the predictor's score of each (None in iteration 1)."""
     existing = np.array([d["weights"] for d in done]) if done else None
     seed = cfg.seed * 1000 + it * 100 + len(done)
     kwargs = dict(
@@ -96,12 +102,12 @@ def _new_mixtures(it: int, need: int, prior: np.ndarray, done: list[dict], cfg: 
         existing=existing,
     )
     if it == 0 or len(done) < 2:
-        return sample_dirichlet_mixtures(prior, need * 4, seed=seed, **kwargs)[:need]
+        return sample_dirichlet_mixtures(prior, need * 4, seed=seed, **kwargs)[:need], None
     X = np.array([d["weights"] for d in done])
     y = np.array([d["objective"] for d in done])
     predictor = fit_predictor(X, y, cfg.predictor)
     candidates = sample_dirichlet_mixtures(prior, cfg.n_candidates, seed=seed, **kwargs)
-    return top_k_resample(
+    chosen = top_k_resample(
         candidates,
         predictor.predict(candidates),
         min(cfg.top_k, len(candidates)),
@@ -109,6 +115,46 @@ def _new_mixtures(it: int, need: int, prior: np.ndarray, done: list[dict], cfg: 
         seed=seed,
         jitter=cfg.jitter,
     )
+    return chosen, predictor.predict(chosen)
+
+
+def _resume(study: optuna.Study, match: Callable[[optuna.trial.FrozenTrial], bool]) -> list:
+    """Trials a crash left RUNNING never reported: mark them failed in the ledger and return them to rerun."""
+    stale = [t for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.RUNNING]) if match(t)]
+    for t in stale:
+        study.tell(t.number, state=optuna.trial.TrialState.FAIL)
+    return stale
+
+
+def _dispatch(study, trials, evaluate, client, cfg: SearchConfig, on_result) -> None:
+    """Run ``evaluate(weights, seed)`` for each asked trial on Dask and ``tell`` each result as it arrives."""
+    from dask.distributed import as_completed
+
+    S = len(trials[0].params) if trials else 0
+    futures = {
+        client.submit(
+            evaluate,
+            _weights(t.params, S),
+            int(t.user_attrs["seed"]),
+            key=f"{study.study_name}-{t.number}",
+            retries=cfg.retries,
+            resources={"GPU": 1} if cfg.gpu else None,
+            pure=False,
+        ): t
+        for t in trials
+    }
+    for future in as_completed(futures):
+        trial = futures[future]
+        metrics = future.result()
+        trial.set_user_attr("metrics", json.dumps(metrics))
+        study.tell(trial, float(metrics["objective"]))
+        if on_result is not None:
+            on_result(trial.number, metrics)
+
+
+def _ask(study: optuna.Study, weights: np.ndarray, attrs: dict) -> optuna.Trial:
+    study.enqueue_trial({f"w{i}": float(v) for i, v in enumerate(weights)}, user_attrs=attrs)
+    return study.ask(_distributions(len(weights)))
 
 
 def run_search(
@@ -118,34 +164,34 @@ def run_search(
     evaluate: Callable[[np.ndarray, int], dict],
     client,
     cfg: SearchConfig | None = None,
+    *,
+    iterations: int | None = None,
+    on_result: Callable[[int, dict], None] | None = None,
 ) -> SearchResult:
-    """Run (or resume) the bootstrapping search; ``client`` is a dask.distributed Client."""
-    from dask.distributed import as_completed
+    """Run (or resume) the bootstrapping search; ``client`` is a dask.distributed Client.
 
+    ``iterations`` stops after that many iterations (a DAG runs one task per iteration); ``on_result(number,
+    metrics)`` is called as each proxy reports (a progress bar).
+    """
     cfg = cfg or SearchConfig()
     S = len(n_tokens)
     prior = token_prior(n_tokens, cfg.temperature)
     study = optuna.create_study(study_name=study_name, storage=storage, direction="minimize", load_if_exists=True)
     budgets = budget_split(cfg.total_proxies, cfg.ratio)
-    resources = {"GPU": 1} if cfg.gpu else None
+    last = len(budgets) if iterations is None else min(iterations, len(budgets))
 
-    for it, budget in enumerate(budgets):
+    for it, budget in enumerate(budgets[:last]):
         done = finished_trials(study, S)
         in_iteration = [d for d in done if d["iteration"] == it]
-        # Trials a crash left RUNNING never reported: the ledger marks them failed and their weights run again.
-        stale = [
-            t
-            for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.RUNNING])
-            if int(t.user_attrs["iteration"]) == it
-        ]
-        for t in stale:
-            study.tell(t.number, state=optuna.trial.TrialState.FAIL)
-        rerun = [_weights(t.params, S) for t in stale]
-        need = budget - len(in_iteration) - len(rerun)
-        trials = []
-        for w in rerun + list(_new_mixtures(it, need, prior, done, cfg) if need > 0 else []):
-            study.enqueue_trial({f"w{i}": float(v) for i, v in enumerate(w)}, user_attrs={"iteration": it})
-            trials.append(study.ask(_distributions(S)))
+        stale = _resume(study, lambda t, it=it: int(t.user_attrs["iteration"]) == it)
+        need = budget - len(in_iteration) - len(stale)
+        fresh, predicted = _new_mixtures(it, need, prior, done, cfg) if need > 0 else (np.zeros((0, S)), None)
+        trials = [_ask(study, _weights(t.params, S), dict(t.user_attrs)) for t in stale]
+        for j, w in enumerate(fresh):
+            attrs = {"iteration": it, "seed": cfg.seed}  # one seed for every proxy: only the mixture differs
+            if predicted is not None:
+                attrs["predicted"] = float(predicted[j])
+            trials.append(_ask(study, w, attrs))
         if not trials:
             continue
         log.info(
@@ -155,23 +201,7 @@ def run_search(
             len(in_iteration),
             len(stale),
         )
-        futures = {
-            client.submit(
-                evaluate,
-                _weights(t.params, S),
-                cfg.seed + t.number,
-                key=f"{study_name}-{t.number}",
-                retries=cfg.retries,
-                resources=resources,
-                pure=False,
-            ): t
-            for t in trials
-        }
-        for future in as_completed(futures):
-            trial = futures[future]
-            metrics = future.result()
-            trial.set_user_attr("metrics", json.dumps(metrics))
-            study.tell(trial, float(metrics["objective"]))
+        _dispatch(study, trials, evaluate, client, cfg, on_result)
 
     done = finished_trials(study, S)
     X = np.array([d["weights"] for d in done])
@@ -188,8 +218,48 @@ def run_search(
         )
         scores = predictor.predict(candidates)
         best = int(np.argmin(scores))
-        return SearchResult(candidates[best], float(scores[best]), "climb-predicted", done, predictor.metrics)
+        return SearchResult(
+            candidates[best], float(scores[best]), "climb-predicted", done, predictor.metrics, last == len(budgets)
+        )
     if cfg.pick != "measured":
         raise ValueError(f"search.pick must be 'measured' or 'predicted', got {cfg.pick!r}")
     best = int(np.argmin(y))
-    return SearchResult(X[best], float(y[best]), "climb-measured", done, predictor.metrics)
+    return SearchResult(X[best], float(y[best]), "climb-measured", done, predictor.metrics, last == len(budgets))
+
+
+def run_fixed(
+    study_name: str,
+    storage: optuna.storages.BaseStorage,
+    runs: dict[str, tuple[np.ndarray, int]],
+    evaluate: Callable[[np.ndarray, int], dict],
+    client,
+    cfg: SearchConfig | None = None,
+    *,
+    on_result: Callable[[int, dict], None] | None = None,
+) -> dict[str, dict]:
+    """Evaluate fixed (weights, seed) runs by name in one study, resumably: ``{name: metrics}``.
+
+    The baselines and the fresh-seed re-measurements go through the same ledger, queue and retries as the search,
+    so a crash never retrains a finished run here either.
+    """
+    cfg = cfg or SearchConfig()
+    study = optuna.create_study(study_name=study_name, storage=storage, direction="minimize", load_if_exists=True)
+    stale = _resume(study, lambda t: t.user_attrs.get("run") in runs)
+    finished = {
+        t.user_attrs["run"] for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
+    }
+    trials = [
+        _ask(study, np.asarray(w, dtype=np.float64), {"run": name, "seed": int(seed), "iteration": 0})
+        for name, (w, seed) in runs.items()
+        if name not in finished
+    ]
+    if stale or trials:
+        log.info(
+            "%s: %d runs (%d finished before, %d resumed)", study_name, len(trials), len(finished), len(stale)
+        )
+    _dispatch(study, trials, evaluate, client, cfg, on_result)
+    out = {}
+    for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE]):
+        if t.user_attrs["run"] in runs:
+            out[t.user_attrs["run"]] = json.loads(t.user_attrs["metrics"])
+    return out

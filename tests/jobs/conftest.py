@@ -29,7 +29,10 @@ def topical_corpus(path, per_topic: int = 40, seed: int = 0):
                 body = " ".join(rng.choice(words) for _ in range(60))
                 f.write(json.dumps({"text": f"{base} {body} ({i})", "source": source}) + "\n")
         for i in range(15):
-            f.write(json.dumps({"text": f"BUY NOW!!! $$$ CLICK >>> ### FREE #{i} {'$' * (i % 5)}", "source": "junk"}) + "\n")
+            f.write(
+                json.dumps({"text": f"BUY NOW!!! $$$ CLICK >>> ### FREE #{i} {'$' * (i % 5)}", "source": "junk"})
+                + "\n"
+            )
     return path
 
 
@@ -52,8 +55,16 @@ def pooled(spark, tmp_path_factory):
             "merge.distance_threshold": 0.05,  # keep the topics apart: one super-cluster each
             "merge.max_token_share": 1.0,
             "pools.vocab_size": 300,
-            "search.proxy": {"n_layer": "1", "n_embd": "32", "n_head": "2", "block_size": "32", "batch_size": "8",
-                             "train_tokens": "4096", "eval_tokens": "1024", "warmup_steps": "2"},
+            "search.proxy": {
+                "n_layer": "1",
+                "n_embd": "32",
+                "n_head": "2",
+                "block_size": "32",
+                "batch_size": "8",
+                "train_tokens": "4096",
+                "eval_tokens": "1024",
+                "warmup_steps": "2",
+            },
             "search.total_proxies": 6,
             "search.ratio": [2, 1],
             "search.n_candidates": 200,

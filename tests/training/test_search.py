@@ -15,14 +15,18 @@ import optuna
 import pytest
 from dask.distributed import Client, LocalCluster
 
-from training.search import SearchConfig, finished_trials, journal_storage, run_search
+from training.search import SearchConfig, finished_trials, journal_storage, run_fixed, run_search
 
 TARGET = np.array([0.05, 0.5, 0.1, 0.3, 0.05])
 N_TOKENS = [400, 100, 300, 100, 100]
 
 
+def _key(weights) -> str:
+    return ",".join(f"{w:.6f}" for w in weights)
+
+
 def make_objective(log_path: str, sleep: float = 0.0):
-    """A picklable closure: loss = ||w - TARGET||^2, and a log line per evaluation (its trial seed)."""
+    """A picklable closure: loss = ||w - TARGET||^2, and a log line per evaluation (its weights)."""
     target = TARGET.copy()
 
     def objective(weights, seed):
@@ -30,7 +34,7 @@ def make_objective(log_path: str, sleep: float = 0.0):
 
         _time.sleep(sleep)
         with open(log_path, "a") as f:
-            f.write(f"{seed}\n")
+            f.write(_key(weights) + "\n")
         return {"objective": float(((weights - target) ** 2).sum()), "seed": seed}
 
     return objective
@@ -52,6 +56,7 @@ def test_search_improves_on_the_prior_and_records_every_trial(client, tmp_path):
     first = [t["objective"] for t in result.trials if t["iteration"] == 0]
     later = [t["objective"] for t in result.trials if t["iteration"] > 0]
     assert np.mean(later) < np.mean(first)  # the predictor steers later proxies toward better mixtures
+    assert all((t["predicted"] is None) == (t["iteration"] == 0) for t in result.trials)  # the proposal's score
     prior = np.array(N_TOKENS) / sum(N_TOKENS)
     assert result.objective < float(((prior - TARGET) ** 2).sum())
     assert np.isclose(result.weights.sum(), 1.0)
@@ -90,12 +95,24 @@ def test_killed_search_resumes_without_retraining_finished_trials(client, tmp_pa
     proc.wait()
 
     storage = journal_storage(journal)
-    finished = {t["number"] for t in finished_trials(optuna.load_study(study_name="s", storage=storage), 5)}
+    finished = {_key(t["weights"]) for t in finished_trials(optuna.load_study(study_name="s", storage=storage), 5)}
     assert 0 < len(finished) < 7
     second_log = tmp_path / "second.log"
     result = run_search(
         "s", storage, N_TOKENS, make_objective(str(second_log)), client, SearchConfig(total_proxies=7)
     )
-    rerun_seeds = {int(s) for s in second_log.read_text().split()}
-    assert not rerun_seeds & finished  # seed = cfg.seed + trial number: no finished trial ran again
+    rerun = set(second_log.read_text().split())
+    assert rerun and not rerun & finished  # no finished trial's mixture was trained again
     assert len(result.trials) == 7
+
+
+def test_fixed_runs_are_resumable_and_keyed_by_name(client, tmp_path):
+    storage = journal_storage(str(tmp_path / "journal.log"))
+    log_path = tmp_path / "evals.log"
+    runs = {"uniform/seed=1": (np.full(5, 0.2), 1), "target/seed=2": (TARGET, 2)}
+    first = run_fixed("fixed", storage, runs, make_objective(str(log_path)), client)
+    assert first["target/seed=2"]["objective"] == 0.0 and first["uniform/seed=1"]["seed"] == 1
+    assert first["uniform/seed=1"]["objective"] == pytest.approx(float(((0.2 - TARGET) ** 2).sum()))
+    runs["natural/seed=3"] = (np.array(N_TOKENS) / sum(N_TOKENS), 3)
+    second = run_fixed("fixed", storage, runs, make_objective(str(log_path)), client)
+    assert set(second) == set(runs) and len(log_path.read_text().split()) == 3  # only the new run trained
