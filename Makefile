@@ -36,6 +36,8 @@ bench: setup
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/embed.py
 	$(BIN)/python benchmarks/cluster.py --lake lake
+	$(BIN)/python benchmarks/proxy.py --lake lake
+	$(BIN)/python benchmarks/search.py --lake lake
 
 clean-lake:
 	rm -rf lake

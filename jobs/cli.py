@@ -61,6 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in STAGES.items():
         p = sub.add_parser(name, help=help_text, formatter_class=fmt)
         _add_common(p)
+        if name == "search":
+            p.description = (
+                "CLIMB's bootstrapping mixture search, then its baselines in the same harness, every answer "
+                "re-measured with fresh seeds. Resumable: rerun after a crash and only unfinished proxies train."
+            )
+            p.add_argument("--name", help="search / Optuna study name (default: derived from pool and settings)")
+            p.add_argument("--proxies", type=int, help="CLIMB's proxy budget (default 14; split 4:2:1)")
+            p.add_argument("--iterations", type=int, help="stop after this many iterations (resume later)")
+            p.add_argument("--pick", choices=["measured", "predicted"], help="best trained mixture or predictor's")
+            p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster here)")
 
     p = sub.add_parser("report", help="PNG plots and an HTML page of what the lake holds", formatter_class=fmt)
     _add_common(p)
@@ -110,6 +120,27 @@ def _print_counts(title: str, counts: dict[str, int]) -> None:
     out.print(table)
 
 
+def _print_comparison(frame) -> None:
+    """Each method's answer, re-measured with fresh seeds: the honest ranking, whatever it is."""
+    if frame is None or frame.empty:
+        console.print("no mixtures yet: the search stopped early (rerun `mixlake search` to finish it)")
+        return
+    table = Table(title=f"mixtures of search {frame['search'].iloc[0]} (target loss, lower is better)")
+    for col in ("method", "re-measured mean", "± std", "seeds", "proxy runs", "chosen"):
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for r in frame.itertuples():
+        seeds = len(r.remeasured_seeds)
+        table.add_row(
+            r.method,
+            f"{r.remeasured_mean:.4f}",
+            f"{r.remeasured_std:.4f}",
+            str(seeds),
+            str(r.proxy_runs),
+            "✓" if r.chosen else "",
+        )
+    out.print(table)
+
+
 def _print_tables(lake: str) -> None:
     from jobs.tables import list_tables
 
@@ -156,6 +187,13 @@ def dispatch(args: argparse.Namespace) -> None:
         overrides |= {"corpus.docs": args.docs, "corpus.seed": args.seed}
     if args.command == "ingest":
         overrides |= {"ingest.default_source": args.source, "ingest.max_chars": args.max_chars}
+    if args.command == "search":
+        overrides |= {
+            "search.name": args.name,
+            "search.total_proxies": args.proxies,
+            "search.pick": args.pick,
+            "search.scheduler": args.scheduler,
+        }
     cfg = load_config(args.config, overrides)
     lake = lake_io.normalize_lake(cfg.lake)
 
@@ -187,6 +225,13 @@ def dispatch(args: argparse.Namespace) -> None:
 
         summary = run_report(config=args.config, lake=args.lake, out_dir=args.out)
         _print_counts("curation summary", summary)
+    elif args.command == "search":
+        from jobs.search import comparison
+        from jobs.session import build_session
+        from jobs.stages import run_stage
+
+        _print_counts("search counts", run_stage("search", cfg, iterations=args.iterations))
+        _print_comparison(comparison(build_session(cfg.spark, lake), lake))
     elif args.command in STAGES:
         from jobs.stages import run_stage
 

@@ -45,6 +45,7 @@ from schemas.tables import (
     GOLD_MIXTURES,
     GOLD_SUPER_CLUSTERS,
     GOLD_TOKEN_POOLS,
+    OPS_RUNS,
     SILVER_ASSIGNMENTS,
 )
 
@@ -234,7 +235,11 @@ def trial_rows(study: str, method: str, trials: list[dict], sids: list[int], poo
 
 
 def run_search(spark: SparkSession, cfg: Config, iterations: int | None = None) -> dict[str, int]:
-    """Run (or resume) the search and its baselines; ``iterations`` stops the CLIMB search early (DAG tasks)."""
+    """Run (or resume) the search and its baselines.
+
+    ``iterations`` runs the CLIMB search up to that iteration and stops there, before the baselines (a DAG has
+    one task per iteration); without it the search, the baselines and the re-measurements all run.
+    """
     from training.mixtures import natural, sample_dirichlet_mixtures, token_prior, uniform
     from training.predictor import regmix_answer
     from training.proxy import ProxyConfig
@@ -282,7 +287,8 @@ def run_search(spark: SparkSession, cfg: Config, iterations: int | None = None) 
             run.metric("predictor_spearman_holdout", climb.predictor_metrics.get("spearman_holdout", float("nan")))
 
             answers: dict[str, tuple[np.ndarray, float | None, int]] = {}
-            if climb.complete:
+            finish = climb.complete and iterations is None  # a DAG's per-iteration tasks leave this to the last
+            if finish:
                 answers["climb"] = (climb.weights, climb.objective, len(climb.trials))
                 if "uniform" in s.baselines:
                     answers["uniform"] = (uniform(len(sids)), None, 0)
@@ -344,7 +350,7 @@ def run_search(spark: SparkSession, cfg: Config, iterations: int | None = None) 
             run.wrote(GOLD_MIXTURE_TRIALS)
             run.count("trials", len(rows))
             validate_table(spark, run, GOLD_MIXTURE_TRIALS, before, gold_mixture_trials(), view=_with_weight_sum)
-        if not climb.complete:
+        if not finish:
             log.info("stopped after iteration %d of %d, as asked", iterations, len(s.ratio))
             return run.counts
 
@@ -400,3 +406,19 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
 
 if __name__ == "__main__":
     main()
+
+
+def comparison(spark: SparkSession, lake: str, search: str | None = None) -> pd.DataFrame | None:
+    """gold.mixtures of one search (default: the latest written), best re-measured first."""
+    if not lake_io.exists(spark, lake, GOLD_MIXTURES):
+        return None
+    mixtures = lake_io.read(spark, lake, GOLD_MIXTURES)[0]
+    if search is None:
+        runs = lake_io.read(spark, lake, OPS_RUNS)[0].filter("job = 'search' and status = 'succeeded'")
+        latest = (
+            mixtures.join(runs.select("run_id", "finished_at"), "run_id").orderBy(F.desc("finished_at")).first()
+        )
+        if latest is None:
+            return None
+        search = latest.search
+    return mixtures.filter(F.col("search") == search).orderBy("remeasured_mean").toPandas()

@@ -174,7 +174,11 @@ def test_holdout_slice_is_deterministic_and_never_in_documents(spark, tmp_path):
     rows = [{"text": f"target doc number {i}", "source": "target"} for i in range(200)]
     rows += [{"text": f"other doc number {i}", "source": "other"} for i in range(50)]
     write_jsonl(tmp_path / "in.jsonl", rows)
-    overrides = {"lake": str(tmp_path / "lake"), "ingest.holdout_sources": ["target"], "ingest.holdout_fraction": 0.25}
+    overrides = {
+        "lake": str(tmp_path / "lake"),
+        "ingest.holdout_sources": ["target"],
+        "ingest.holdout_fraction": 0.25,
+    }
     cfg = load_config(overrides=overrides)
     lake = lake_io.normalize_lake(cfg.lake)
     first = run_ingest(spark, cfg, [str(tmp_path / "in.jsonl")])

@@ -143,3 +143,30 @@ def test_killed_search_resumes_without_retraining(spark, pooled, tmp_path):
     complete = study.get_trials(states=[optuna.trial.TrialState.COMPLETE])
     assert len(complete) == 4 and {t.number for t in complete} >= done_before
     assert counts["trials"] == 4 and search_name(cfg.search, "x") == "killed"
+
+
+def test_search_marts_answer_from_the_tables(spark, searched):
+    from jobs.session import build_session
+    from jobs.sql_runner import resolve_query, run_sql
+
+    cfg, lake, _, _ = searched
+    spark = build_session(cfg.spark, lake)  # registers the new gold tables by name
+    mixtures = lake_io.read(spark, lake, GOLD_MIXTURES)[0].toPandas()
+    search = next(s for s in mixtures["search"] if s != "killed")  # the resume test adds its own search
+    mixtures = mixtures[mixtures["search"] == search]
+
+    rows = run_sql(spark, resolve_query("mixture_comparison", None)[1], {"search": search}).collect()
+    assert [r.method for r in rows] == list(mixtures.sort_values("remeasured_mean")["method"])
+    chosen = next(r for r in rows if r.chosen)
+    assert chosen.method == "climb" and chosen.gap_to_chosen == 0.0 and all(r.seeds == 2 for r in rows)
+
+    progress = run_sql(spark, resolve_query("search_progress", None)[1], {"search": search}).collect()
+    climb = [r for r in progress if r.study == search]
+    assert [(r.iteration, r.proxies) for r in climb] == [(1, 4), (2, 2)]
+    assert climb[1].best_so_far == min(climb[0].best, climb[1].best)
+
+    top = run_sql(spark, resolve_query("trial_leaderboard", None)[1], {"search": search, "top": 1}).collect()
+    assert {r.study for r in top} == {search, f"{search}-random"} and all(r.rank_in_study == 1 for r in top)
+
+    weights = run_sql(spark, resolve_query("chosen_weights", None)[1], {"search": search}).toPandas()
+    assert weights.groupby("method")["weight"].sum().between(0.99, 1.01).all()
