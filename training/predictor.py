@@ -85,6 +85,22 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(spearmanr(a, b).statistic)
 
 
+def _small_sample_params(cfg: PredictorConfig, n: int) -> dict:
+    """The paper's "min 5 samples per leaf" assumes its 64+ trials. With fewer than 4 x 5, no split can leave 5 on
+    each side, so every tree is one leaf, the predictor is a constant and the next iteration picks at random;
+    the leaf minimum shrinks to n // 4 (at least 2) there, and is the configured one from 20 trials on."""
+    params = cfg.lgb_params()
+    params["min_data_in_leaf"] = max(2, min(cfg.min_child_samples, n // 4))
+    if params["min_data_in_leaf"] < cfg.min_child_samples:
+        log.info(
+            "%d trials: min samples per leaf %d instead of %d",
+            n,
+            params["min_data_in_leaf"],
+            cfg.min_child_samples,
+        )
+    return params
+
+
 def fit_predictor(X: np.ndarray, y: np.ndarray, cfg: PredictorConfig | None = None) -> Predictor:
     """Fit the predictor on trials: ``X`` mixture weights (n, S), ``y`` the measured metric (n,), e.g. loss.
 
@@ -107,8 +123,8 @@ def fit_predictor(X: np.ndarray, y: np.ndarray, cfg: PredictorConfig | None = No
     if not 0 < cfg.holdout_fraction < 1:
         raise ValueError(f"holdout_fraction must be in (0, 1), got {cfg.holdout_fraction}")
 
-    params = cfg.lgb_params()
     n = len(X)
+    params = _small_sample_params(cfg, n)
     if n < cfg.min_trials_for_holdout:
         log.info("%d trials < %d: fitting on all of them, no holdout", n, cfg.min_trials_for_holdout)
         booster = lgb.train(params, lgb.Dataset(X, y, params=params), num_boost_round=cfg.n_estimators)

@@ -80,3 +80,13 @@ def test_regmix_answer_lands_near_the_optimum(candidates):
     # Higher is better flips the answer towards the worst mixtures.
     worst = regmix_answer(X, y, candidates, top=100, lower_is_better=False)
     assert np.abs(worst - W_STAR).sum() > 0.6
+
+
+def test_a_handful_of_trials_still_gives_a_ranking_not_a_constant(candidates):
+    """With 8 trials the paper's 5-per-leaf rule would allow no split at all: the predictor must still vary."""
+    X, y = _trials(8, seed=5, noise=0.0)
+    predicted = fit_predictor(X, y).predict(candidates)
+    assert np.unique(predicted).size > 1
+    from scipy.stats import spearmanr
+
+    assert spearmanr(fit_predictor(X, y).predict(X), y).statistic > 0.5
