@@ -96,12 +96,8 @@ def gold_shards(n_shards: int, n_tokens: int) -> list[Expect]:
     return [
         Expect("ExpectCompoundColumnsToBeUnique", {"column_list": ["shard_set_id", "file"]}),
         Expect("ExpectTableRowCountToEqual", {"value": n_shards}),
-        Expect("ExpectColumnValuesToMatchRegex", {"column": "file", "regex": r"^data/train-\d{5}-of-\d{5}\.parquet$"}),
         # The files hold exactly the tokens the sampling plan chose: nothing dropped or duplicated on the way.
         Expect("ExpectColumnSumToBeBetween", {"column": "n_tokens", "min_value": n_tokens, "max_value": n_tokens}),
-        Expect("ExpectColumnValuesToBeBetween", {"column": "n_tokens", "min_value": 0}),
-        # An empty file is legal (a tiny shard set can hash no row into it) but worth a look.
-        Expect("ExpectColumnValuesToBeBetween", {"column": "n_rows", "min_value": 1}, "warning"),
     ]
 
 
