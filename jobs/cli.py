@@ -21,6 +21,9 @@ examples:
   mixlake demo --docs 2000                     build the demo corpus and run every stage on it
   mixlake ingest --lake ./lake data/*.jsonl    JSONL / Parquet / HF dataset dirs -> bronze.documents
   mixlake embed --lake ./lake                  then quality, cluster, merge (each reads what the last wrote)
+  mixlake pools --lake ./lake                  tokenizer + token pools; then search, shards, export
+  mixlake search --lake ./lake                 CLIMB search + baselines; prints the re-measured comparison
+  mixlake export --lake ./lake --dry-run       list the shard files a push to the Hub would upload
   mixlake report --lake ./lake                 plots and an HTML page (report/index.html)
   mixlake tables --lake ./lake                 every table: version, rows, last writer
   mixlake sql --lake ./lake source_summary     a view from sql/ (see --list), or -e "select ..."
@@ -71,6 +74,31 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--iterations", type=int, help="stop after this many iterations (resume later)")
             p.add_argument("--pick", choices=["measured", "predicted"], help="best trained mixture or predictor's")
             p.add_argument("--scheduler", help="Dask scheduler address (default: a LocalCluster here)")
+        if name == "shards":
+            p.description = (
+                "Sample the chosen mixture to a token budget (repeats capped), shuffle, and write Hugging Face "
+                "layout Parquet shards (data/train-NNNNN-of-NNNNN.parquet) with a manifest and a dataset card."
+            )
+            p.add_argument(
+                "--mixture", help="a gold.mixtures mixture_id (default: the latest search's chosen one)"
+            )
+            p.add_argument("--tokens", type=int, help="token budget of the shard set (default 2000000)")
+            p.add_argument("--out", help="output folder (default <lake>/_shards/<shard_set_id>)")
+            p.add_argument("--seed", type=int, help="sampling and shuffle seed (default 0)")
+
+    p = sub.add_parser(
+        "export", help="push the shard folder to the Hugging Face Hub (or --dry-run)", formatter_class=fmt
+    )
+    _add_common(p)
+    p.description = (
+        "Push the latest shard set (or --shards-dir) to a Hub dataset repo. The token comes from $HF_TOKEN "
+        "(export.token_env) or --token-file, and never appears in logs, tables or errors."
+    )
+    p.add_argument("--repo-id", help="Hub dataset repo, e.g. my-org/climbmix-demo")
+    p.add_argument("--token-file", help="file holding the Hub token (default: the HF_TOKEN variable)")
+    p.add_argument("--shards-dir", help="shard folder (default: the latest in gold.shards)")
+    p.add_argument("--dry-run", action="store_true", help="list what would be uploaded; needs no token")
+    p.add_argument("--public", action="store_true", help="create the repo public (default private)")
 
     p = sub.add_parser("report", help="PNG plots and an HTML page of what the lake holds", formatter_class=fmt)
     _add_common(p)
@@ -141,6 +169,17 @@ def _print_comparison(frame) -> None:
     out.print(table)
 
 
+def _print_export(result: dict, dry_run: bool) -> None:
+    table = Table(title=f"{'would upload' if dry_run else 'uploaded'} {result['shards_dir']}")
+    table.add_column("file")
+    table.add_column("bytes", justify="right")
+    for f in result["files"]:
+        table.add_row(f["path"], f"{f['bytes']:,}")
+    out.print(table)
+    where = result["url"] or (f"datasets/{result['repo_id']}" if result["repo_id"] else "no repo id set")
+    console.print(f"{len(result['files'])} files -> {where}{' (dry run: nothing sent)' if dry_run else ''}")
+
+
 def _print_tables(lake: str) -> None:
     from jobs.tables import list_tables
 
@@ -187,6 +226,20 @@ def dispatch(args: argparse.Namespace) -> None:
         overrides |= {"corpus.docs": args.docs, "corpus.seed": args.seed}
     if args.command == "ingest":
         overrides |= {"ingest.default_source": args.source, "ingest.max_chars": args.max_chars}
+    if args.command == "shards":
+        overrides |= {
+            "shards.mixture": args.mixture,
+            "shards.tokens": args.tokens,
+            "shards.out_dir": args.out,
+            "shards.seed": args.seed,
+        }
+    if args.command == "export":
+        overrides |= {
+            "export.repo_id": args.repo_id,
+            "export.token_file": args.token_file,
+            "export.shards_dir": args.shards_dir,
+            "export.private": False if args.public else None,
+        }
     if args.command == "search":
         overrides |= {
             "search.name": args.name,
@@ -232,6 +285,11 @@ def dispatch(args: argparse.Namespace) -> None:
 
         _print_counts("search counts", run_stage("search", cfg, iterations=args.iterations))
         _print_comparison(comparison(build_session(cfg.spark, lake), lake))
+    elif args.command == "export":
+        from jobs.export import run_export
+        from jobs.session import build_session
+
+        _print_export(run_export(build_session(cfg.spark, lake), cfg, dry_run=args.dry_run), args.dry_run)
     elif args.command in STAGES:
         from jobs.stages import run_stage
 

@@ -1,6 +1,7 @@
 """``mixlake demo``: build the demo corpus from public packages and run every stage that exists, end to end.
 
-Stages so far: corpus -> ingest -> embed -> quality -> cluster -> merge -> pools -> search -> report.
+Stages so far: corpus -> ingest -> embed -> quality -> cluster -> merge -> pools -> search -> shards -> export
+(a dry run) -> report.
 
 The demo holds out a tenth of the python-docs pages at ingest (``ingest.holdout_sources``) and searches for the
 mixture that best predicts them, like CLIMB's domain-specific searches; a config that names its own holdout
@@ -18,6 +19,7 @@ from jobs.cluster import run_cluster
 from jobs.config import Config
 from jobs.console import step
 from jobs.embed import run_embed
+from jobs.export import run_export
 from jobs.ingest import run_ingest
 from jobs.merge import run_merge
 from jobs.pools import run_pools
@@ -25,6 +27,7 @@ from jobs.quality import run_quality
 from jobs.report import write_report
 from jobs.search import run_search
 from jobs.session import build_session
+from jobs.shards import run_shards
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,8 @@ def run_demo(cfg: Config, report_dir: str | None = None) -> tuple[dict[str, dict
     counts["merge"] = run_merge(spark, cfg)
     counts["pools"] = run_pools(spark, cfg)
     counts["search"] = run_search(spark, cfg)
+    counts["shards"] = run_shards(spark, cfg)
+    counts["export (dry run)"] = run_export(spark, cfg, dry_run=True)["counts"]
     report_dir = report_dir or str(Path(lake).parent / "report")
     _, summary = write_report(spark, lake, report_dir, cfg.quality.reference_sources)
     return counts, summary

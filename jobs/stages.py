@@ -52,6 +52,18 @@ def run_stage(
     return _runner(stage)(spark, cfg, **options)
 
 
+def run_export(
+    lake: str | None = None, config: str | None = None, repo_id: str | None = None, dry_run: bool | None = None
+) -> dict:
+    """Export the latest shard set; a dry run (the default when no repo id is configured) only lists the files."""
+    from jobs.export import run_export as export
+    from jobs.session import build_session
+
+    cfg = load_config(config, {"lake": lake, "export.repo_id": repo_id})
+    spark = build_session(cfg.spark, lake_io.normalize_lake(cfg.lake))
+    return export(spark, cfg, dry_run=not cfg.export.repo_id if dry_run is None else dry_run)
+
+
 def run_report(lake: str | None = None, config: str | None = None, out_dir: str | None = None) -> dict[str, float]:
     from pathlib import Path
 

@@ -206,6 +206,11 @@ def run_search(
     done = finished_trials(study, S)
     X = np.array([d["weights"] for d in done])
     y = np.array([d["objective"] for d in done])
+    complete = last == len(budgets)
+    if len(done) < 2:  # a one-proxy search (or a first task of one): nothing to fit, the one measurement answers
+        if cfg.pick == "predicted":
+            log.warning("%d finished trial(s): too few to fit a predictor; answering the measured best", len(done))
+        return SearchResult(X[0], float(y[0]), "climb-measured", done, {}, complete)
     predictor = fit_predictor(X, y, cfg.predictor)
     if cfg.pick == "predicted":
         candidates = sample_dirichlet_mixtures(
@@ -219,12 +224,12 @@ def run_search(
         scores = predictor.predict(candidates)
         best = int(np.argmin(scores))
         return SearchResult(
-            candidates[best], float(scores[best]), "climb-predicted", done, predictor.metrics, last == len(budgets)
+            candidates[best], float(scores[best]), "climb-predicted", done, predictor.metrics, complete
         )
     if cfg.pick != "measured":
         raise ValueError(f"search.pick must be 'measured' or 'predicted', got {cfg.pick!r}")
     best = int(np.argmin(y))
-    return SearchResult(X[best], float(y[best]), "climb-measured", done, predictor.metrics, last == len(budgets))
+    return SearchResult(X[best], float(y[best]), "climb-measured", done, predictor.metrics, complete)
 
 
 def run_fixed(

@@ -116,3 +116,15 @@ def test_fixed_runs_are_resumable_and_keyed_by_name(client, tmp_path):
     runs["natural/seed=3"] = (np.array(N_TOKENS) / sum(N_TOKENS), 3)
     second = run_fixed("fixed", storage, runs, make_objective(str(log_path)), client)
     assert set(second) == set(runs) and len(log_path.read_text().split()) == 3  # only the new run trained
+
+
+def test_a_one_proxy_iteration_answers_its_measurement(client, tmp_path):
+    storage = journal_storage(str(tmp_path / "journal.log"))
+    cfg = SearchConfig(total_proxies=3, ratio=(1, 1, 1), pick="predicted")
+    first = run_search(
+        "one", storage, N_TOKENS, make_objective(str(tmp_path / "e.log")), client, cfg, iterations=1
+    )
+    assert not first.complete and len(first.trials) == 1 and first.predictor_metrics == {}
+    assert first.objective == first.trials[0]["objective"]
+    full = run_search("one", storage, N_TOKENS, make_objective(str(tmp_path / "e.log")), client, cfg)
+    assert full.complete and len(full.trials) == 3 and len((tmp_path / "e.log").read_text().split()) == 3
