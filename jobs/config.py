@@ -172,6 +172,47 @@ class ExportConfig:
 
 
 @dataclass
+class DownstreamConfig:
+    """Teacher, traces, students and their evaluation (DESIGN.md: downstream). Defaults fit 2 CPU cores."""
+
+    task: str = "arithmetic"  # "arithmetic", "gsm8k" or "reasoning-gym:<dataset>" (training.tasks)
+    difficulty: str = "easy"  # arithmetic preset: easy | medium | hard; easy is what a ~1M-param model can learn
+    # More task options (ArithmeticConfig fields, gsm8k train_path / eval_path, ...); values are read as YAML
+    # scalars, so "max_steps: 2" is an int.
+    task_options: dict[str, str] = field(default_factory=dict)
+    # Model paths (any Hugging Face causal LM folder). Empty teacher / proxy_student: `mixlake teacher` trains
+    # tiny ones from the latest shard set. A student path is evaluated next to the distilled students.
+    teacher: str = ""
+    proxy_student: str = ""  # must share the teacher's tokenizer (antidistillation adds log-probs token by token)
+    student: str = ""
+    # training.lm.LMConfig overrides for the tiny demo models, e.g. n_layer: 2 (values are YAML scalars).
+    lm: dict[str, str] = field(default_factory=dict)
+    pretrain_steps: int = 300  # base LM on the shards: ~1 min on 2 cores at the LMConfig defaults
+    teacher_steps: int = 300  # fine-tune of the base on the train problems' worked solutions
+    proxy_steps: int = 30  # the proxy student: the base with this brief taste of the task (see jobs/teacher.py)
+    proxy_examples: int = 64  # worked solutions the proxy sees (the first ones of the train problems)
+    student_steps: int = 200  # distillation: student fine-tune on one trace set
+    finetune_lr: float = 1e-3  # below the pretraining peak (3e-3): fine-tunes keep what the base learned
+    # Problems: train (traces and the teacher's solutions), holdout (the proxy's gradient g), eval (pass@k).
+    n_train_problems: int = 256
+    n_holdout_problems: int = 32
+    n_eval_problems: int = 64
+    # Trace sampling: temperature sampling at tau, and antidistillation at tau for each lambda.
+    methods: list[str] = field(default_factory=lambda: ["temperature", "antidistillation"])
+    tau: float = 1.0  # teacher temperature, shared by both methods so they compare at equal settings
+    top_p: float = 0.95  # the antidistillation paper's value
+    max_new_tokens: int = 64  # a 3-step arithmetic solution is ~30 tokens
+    lambdas: list[float] = field(default_factory=lambda: [0.3, 3.0])  # lambda 0 is temperature sampling
+    eps: float = 1e-2  # finite-difference step along the unit gradient (training.antidistill)
+    traces_per_problem: int = 1  # teacher samples per train problem in each trace set
+    # Evaluation: n samples per eval problem per model; pass@k for k = 1, 2, 4, ..., n (so n >= the largest k).
+    n_samples: int = 8
+    eval_temperature: float = 1.0  # the model's own distribution: what pass@k coverage measures
+    batch_size: int = 64  # rows decoded together
+    seed: int = 0  # problems, model init, sampling: everything derives from it
+
+
+@dataclass
 class Config:
     lake: str = "./lake"  # local path or any Hadoop URI (s3a://, abfss://); tables live at <lake>/<schema>/<table>
     spark: SparkConfig = field(default_factory=SparkConfig)
@@ -185,6 +226,7 @@ class Config:
     search: SearchConfig = field(default_factory=SearchConfig)
     shards: ShardsConfig = field(default_factory=ShardsConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    downstream: DownstreamConfig = field(default_factory=DownstreamConfig)
 
 
 def _check_type(key: str, value: Any, hint: Any) -> Any:

@@ -21,6 +21,7 @@ HELP = {
     "pools": "tokenizer + one token array per super-cluster (what proxy runs sample) -> gold.token_pools",
     "search": "CLIMB bootstrapping search + baselines, proxies on Dask -> gold.mixture_trials, gold.mixtures",
     "shards": "the chosen mixture -> ClimbMix-style Parquet shards, manifest and dataset card -> gold.shards",
+    "teacher": "shards -> base LM; teacher and proxy student fine-tuned on the task -> downstream.models",
 }
 
 

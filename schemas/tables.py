@@ -295,6 +295,118 @@ GOLD_SHARDS = TableSpec(
     description="ClimbMix-style Parquet shards of a chosen mixture, one row per file, with lineage.",
 )
 
+# --- downstream: teachers, traces, students, evaluation ------------------------------------------------------
+
+DOWNSTREAM_MODELS = TableSpec(
+    name="downstream.models",
+    schema=_fields(
+        ("model_id", T.StringType(), False),  # <role>-<hash of what made it>: same inputs and config, same id
+        ("role", T.StringType(), False),  # base | teacher | proxy | student
+        ("path", T.StringType(), False),  # checkpoint folder (checkpoint.json inside says how it was made)
+        (
+            "trained_on",
+            T.StringType(),
+            False,
+        ),  # shards:<shard_set_id> | task:<name>/train | traces:<id> | external
+        ("parent_id", T.StringType(), True),  # the model it was fine-tuned from; null for a base or external one
+        ("metrics", T.MapType(T.StringType(), T.DoubleType()), False),  # first_loss, train_loss, seconds, ...
+        ("run_id", T.StringType(), False),
+        ("created_at", T.TimestampType(), False),  # the latest teacher / proxy is what traces uses
+    ),
+    keys=("model_id",),
+    description="One row per model checkpoint of the downstream stage: base, teacher, proxy student, students.",
+)
+
+DOWNSTREAM_TRACES = TableSpec(
+    name="downstream.traces",
+    schema=_fields(
+        ("trace_set_id", T.StringType(), False),  # hash of teacher, proxy, method, settings, seed and problems
+        ("teacher_id", T.StringType(), False),
+        ("proxy_id", T.StringType(), True),  # antidistillation's proxy student; null for temperature sampling
+        ("method", T.StringType(), False),  # temperature | antidistillation
+        ("tau", T.DoubleType(), False),
+        ("top_p", T.DoubleType(), False),
+        ("lam", T.DoubleType(), False),  # 0 for temperature sampling (antidistillation at lambda 0 equals it)
+        ("eps", T.DoubleType(), True),  # null for temperature sampling
+        ("seed", T.LongType(), False),
+        ("problem_id", T.StringType(), False),
+        ("sample_index", T.IntegerType(), False),  # 0 .. traces_per_problem - 1
+        ("prompt", T.StringType(), False),  # what the teacher saw (and a student is fine-tuned on)
+        ("text", T.StringType(), False),  # the completion, cut before the stop string
+        ("answer", T.StringType(), True),  # the number after its last ####; null when there is none
+        ("correct", T.BooleanType(), False),  # the task's verifier against the problem's answer
+        ("run_id", T.StringType(), False),
+    ),
+    keys=("trace_set_id", "problem_id", "sample_index"),
+    description="Teacher traces on the train problems, one row per sample, by method (temperature / antidistill).",
+)
+
+EVAL_SAMPLES = TableSpec(
+    name="eval.samples",
+    schema=_fields(
+        ("eval_set_id", T.StringType(), False),  # hash of task, eval problems, n and sampling settings
+        ("model_id", T.StringType(), False),
+        ("problem_id", T.StringType(), False),
+        ("sample_index", T.IntegerType(), False),  # 0 .. n - 1
+        ("text", T.StringType(), False),
+        ("answer", T.StringType(), True),
+        ("correct", T.BooleanType(), False),
+        ("run_id", T.StringType(), False),
+    ),
+    keys=("eval_set_id", "model_id", "problem_id", "sample_index"),
+    description="n samples per eval problem and model, each graded by the task's verifier.",
+)
+
+EVAL_PASS_AT_K = TableSpec(
+    name="eval.pass_at_k",
+    schema=_fields(
+        ("eval_set_id", T.StringType(), False),
+        ("model_id", T.StringType(), False),
+        ("k", T.IntegerType(), False),  # 1, 2, 4, ..., n
+        ("n_samples", T.IntegerType(), False),  # per problem
+        ("n_problems", T.IntegerType(), False),
+        ("pass_at_k", T.DoubleType(), False),  # mean over problems of the unbiased estimator
+        ("run_id", T.StringType(), False),
+    ),
+    keys=("eval_set_id", "model_id", "k"),
+    description="Unbiased pass@k (1 - C(n-c, k) / C(n, k)) per model and k, averaged over the eval problems.",
+)
+
+EVAL_COVERAGE = TableSpec(
+    name="eval.coverage",
+    schema=_fields(
+        ("eval_set_id", T.StringType(), False),
+        ("model_a", T.StringType(), False),
+        ("model_b", T.StringType(), False),  # every ordered pair: a_subset_of_b is not symmetric
+        ("k", T.IntegerType(), False),  # solved at k = n: at least one of the n samples correct
+        ("n_a", T.IntegerType(), False),  # problems A solves
+        ("n_b", T.IntegerType(), False),
+        ("n_both", T.IntegerType(), False),
+        ("n_only_a", T.IntegerType(), False),
+        ("n_only_b", T.IntegerType(), False),
+        ("a_subset_of_b", T.BooleanType(), False),  # e.g. the student solves nothing its teacher cannot
+        ("jaccard", T.DoubleType(), False),  # 1.0 when both solve nothing
+        ("only_a", T.ArrayType(T.StringType()), False),  # the problem ids behind n_only_a
+        ("run_id", T.StringType(), False),
+    ),
+    keys=("eval_set_id", "model_a", "model_b", "k"),
+    description="Solved-set overlap of two models on the same eval problems (arXiv 2504.13837's coverage).",
+)
+
+EVAL_PERPLEXITY = TableSpec(
+    name="eval.perplexity",
+    schema=_fields(
+        ("trace_set_id", T.StringType(), False),
+        ("model_id", T.StringType(), False),  # the model that scores the traces
+        ("n_traces", T.IntegerType(), False),
+        ("nll", T.DoubleType(), False),  # mean nats per completion token (and eos)
+        ("perplexity", T.DoubleType(), False),  # exp(nll)
+        ("run_id", T.StringType(), False),
+    ),
+    keys=("trace_set_id", "model_id"),
+    description="Perplexity of one trace set under a model: how surprising a teacher's traces are to it.",
+)
+
 ALL_TABLES: tuple[TableSpec, ...] = (
     BRONZE_DOCUMENTS,
     OPS_QUARANTINE,
@@ -310,5 +422,11 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     GOLD_MIXTURES,
     GOLD_SHARDS,
     BRONZE_HOLDOUT,
+    DOWNSTREAM_MODELS,
+    DOWNSTREAM_TRACES,
+    EVAL_SAMPLES,
+    EVAL_PASS_AT_K,
+    EVAL_COVERAGE,
+    EVAL_PERPLEXITY,
 )
 BY_NAME = {t.name: t for t in ALL_TABLES}
