@@ -22,6 +22,9 @@ HELP = {
     "search": "CLIMB bootstrapping search + baselines, proxies on Dask -> gold.mixture_trials, gold.mixtures",
     "shards": "the chosen mixture -> ClimbMix-style Parquet shards, manifest and dataset card -> gold.shards",
     "teacher": "shards -> base LM; teacher and proxy student fine-tuned on the task -> downstream.models",
+    "traces": "teacher traces on the task: temperature and antidistillation sampling -> downstream.traces",
+    "distill": "one student per trace set, fine-tuned on its traces -> downstream.models",
+    "evaluate": "n samples per eval problem per model -> eval.samples, pass_at_k, coverage, perplexity",
 }
 
 

@@ -197,7 +197,7 @@ def _train(spark: SparkSession, run: RunRecord, dcfg: DownstreamConfig, reuse: s
             metrics = pretrain(base, tokens, base_cfg)
         record = {"config": asdict(base_cfg), "data": {GOLD_SHARDS.name: shard_set_id}, "metrics": metrics}
         save_checkpoint(base, tokenizer, f"{models_dir}/{base_id}", {**record, "role": "base"})
-    rows.append(_row(run, base_id, "base", models_dir, f"shards:{shard_set_id}", None))
+    rows.append(checkpoint_row(run, base_id, "base", models_dir, f"shards:{shard_set_id}", None))
 
     plans = (
         ("teacher", teacher_id, ft_cfg, train),
@@ -212,11 +212,11 @@ def _train(spark: SparkSession, run: RunRecord, dcfg: DownstreamConfig, reuse: s
             data = {"base": base_id, "task": f"{dcfg.task}/train", "problems": len(pairs)}
             record = {"config": asdict(lm_cfg), "data": data, "metrics": metrics, "role": role}
             save_checkpoint(model, tokenizer, f"{models_dir}/{model_id}", record)
-        rows.append(_row(run, model_id, role, models_dir, f"task:{dcfg.task}/train", base_id))
+        rows.append(checkpoint_row(run, model_id, role, models_dir, f"task:{dcfg.task}/train", base_id))
     return rows
 
 
-def _row(run: RunRecord, model_id: str, role: str, models_dir: str, trained_on: str, parent_id) -> dict:
+def checkpoint_row(run: RunRecord, model_id: str, role: str, models_dir: str, trained_on: str, parent_id) -> dict:
     """The model's row, its metrics read back from its own checkpoint.json (so a reused one has them too)."""
     path = f"{models_dir}/{model_id}"
     metrics = json.loads((Path(path) / MARKER).read_text())["metrics"]

@@ -5,6 +5,7 @@ pass@k, coverage). One pipeline per module; each test checks one stage's tables 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,21 @@ from pyspark.sql import functions as F
 
 from jobs import lake as lake_io
 from jobs.config import ConfigError
-from jobs.teacher import run_teacher
-from schemas.tables import DOWNSTREAM_MODELS, OPS_RUNS
+from jobs.distill import run_distill
+from jobs.evaluate import run_evaluate
+from jobs.teacher import build_task, run_teacher, train_problems
+from jobs.traces import run_traces
+from schemas.tables import (
+    DOWNSTREAM_MODELS,
+    DOWNSTREAM_TRACES,
+    EVAL_COVERAGE,
+    EVAL_PASS_AT_K,
+    EVAL_PERPLEXITY,
+    EVAL_SAMPLES,
+    OPS_RUNS,
+)
 from tests.jobs.test_shards import copy_pooled, shared_shard_set
+from training.tasks import extract_answer
 
 TINY = {
     "lm": {
@@ -34,7 +47,7 @@ TINY = {
     "n_train_problems": 12,
     "n_holdout_problems": 4,
     "n_eval_problems": 6,
-    "lambdas": [1.0],
+    "lambdas": [0.0, 5.0],  # lambda 0 must reproduce temperature sampling; 5 must change some trace
     "max_new_tokens": 24,
     "n_samples": 4,
     "batch_size": 32,
@@ -93,3 +106,116 @@ def test_teacher_without_shards_names_the_fix(spark, tmp_path, downstream):
         run_teacher(spark, cfg)
     runs = lake_io.read(spark, lake_io.normalize_lake(cfg.lake), OPS_RUNS)[0]
     assert runs.filter(F.col("status") == "failed").count() == 1
+
+
+@pytest.fixture(scope="module")
+def traced(spark, downstream):
+    cfg, lake, _ = downstream
+    return cfg, lake, run_traces(spark, cfg)
+
+
+def test_traces_one_set_per_method_and_lambda_graded_by_the_task(spark, traced):
+    cfg, lake, counts = traced
+    rows = lake_io.read(spark, lake, DOWNSTREAM_TRACES)[0].collect()
+    train, _ = train_problems(build_task(cfg.downstream), cfg.downstream)
+    by_id = {p.problem_id: p for p in train}
+    sets = {}
+    for r in rows:
+        sets.setdefault((r.method, r.lam), []).append(r)
+    assert sorted(sets) == [("antidistillation", 0.0), ("antidistillation", 5.0), ("temperature", 0.0)]
+    assert counts["traces_written"] == 3 * len(train)
+    for (method, _), set_rows in sets.items():
+        assert sorted(r.problem_id for r in set_rows) == sorted(by_id)
+        assert {r.eps for r in set_rows} == ({None} if method == "temperature" else {cfg.downstream.eps})
+        assert {r.proxy_id is None for r in set_rows} == {method == "temperature"}
+        for r in set_rows:
+            assert r.answer == extract_answer(r.text)
+            assert r.correct == (r.answer == by_id[r.problem_id].answer)
+            assert r.prompt.startswith("Q: ") and "\n\n" not in r.text
+    texts = {key: {r.problem_id: r.text for r in set_rows} for key, set_rows in sets.items()}
+    # Same seed, same loop: antidistillation at lambda 0 is temperature sampling token for token; at 5 it is not.
+    assert texts[("antidistillation", 0.0)] == texts[("temperature", 0.0)]
+    assert texts[("antidistillation", 5.0)] != texts[("temperature", 0.0)]
+    teacher = _models(spark, lake)["teacher"]
+    assert len(list(Path(teacher["path"]).glob("grad-*.safetensors"))) == 1  # g computed once, for both lambdas
+
+
+def test_traces_rerun_samples_nothing(spark, traced):
+    cfg, lake, _ = traced
+    before = lake_io.version(spark, lake, DOWNSTREAM_TRACES)
+    counts = run_traces(spark, cfg)
+    assert counts["trace_sets_reused"] == 3 and "traces_written" not in counts
+    assert lake_io.version(spark, lake, DOWNSTREAM_TRACES) == before
+
+
+@pytest.fixture(scope="module")
+def distilled(spark, traced):
+    cfg, lake, _ = traced
+    return cfg, lake, run_distill(spark, cfg)
+
+
+def test_distill_one_student_per_trace_set_from_the_base(spark, distilled):
+    cfg, lake, counts = distilled
+    models = lake_io.read(spark, lake, DOWNSTREAM_MODELS)[0].collect()
+    students = [r for r in models if r.role == "student"]
+    base = next(r for r in models if r.role == "base")
+    trace_sets = {r.trace_set_id for r in lake_io.read(spark, lake, DOWNSTREAM_TRACES)[0].collect()}
+    assert counts["students_written"] == 3
+    assert sorted(r.trained_on for r in students) == sorted(f"traces:{t}" for t in trace_sets)
+    assert {r.parent_id for r in students} == {base.model_id}
+    for r in students:
+        record = json.loads((Path(r.path) / "checkpoint.json").read_text())
+        assert record["data"]["trace_set"] == r.trained_on.removeprefix("traces:")
+        assert record["config"]["steps"] == cfg.downstream.student_steps
+    again = run_distill(spark, cfg)
+    assert again["students_reused"] == 3 and "students_written" not in again
+
+
+@pytest.fixture(scope="module")
+def evaluated(spark, distilled):
+    cfg, lake, _ = distilled
+    return cfg, lake, run_evaluate(spark, cfg)
+
+
+def test_evaluate_samples_pass_at_k_and_coverage_agree(spark, evaluated):
+    cfg, lake, _ = evaluated
+    d = cfg.downstream
+    models = {r.model_id: r.role for r in lake_io.read(spark, lake, DOWNSTREAM_MODELS)[0].collect()}
+    evaluated_ids = {m for m, role in models.items() if role != "proxy"}
+    samples = lake_io.read(spark, lake, EVAL_SAMPLES)[0].collect()
+    assert {r.model_id for r in samples} == evaluated_ids
+    assert len(samples) == len(evaluated_ids) * d.n_eval_problems * d.n_samples
+    eval_ids = {p.problem_id for p in build_task(d).problems(d.n_eval_problems, seed=d.seed, split="eval")}
+    assert {r.problem_id for r in samples} == eval_ids
+    assert all(r.answer == extract_answer(r.text) for r in samples)
+
+    passk = {(r.model_id, r.k): r.pass_at_k for r in lake_io.read(spark, lake, EVAL_PASS_AT_K)[0].collect()}
+    assert set(passk) == {(m, k) for m in evaluated_ids for k in (1, 2, 4)}
+    solved = {m: set() for m in evaluated_ids}
+    for m in evaluated_ids:
+        mine = [r for r in samples if r.model_id == m]
+        assert passk[(m, 1)] == pytest.approx(sum(r.correct for r in mine) / len(mine))  # pass@1: mean accuracy
+        assert passk[(m, 1)] <= passk[(m, 2)] <= passk[(m, 4)]
+        solved[m] = {r.problem_id for r in mine if r.correct}
+        assert passk[(m, 4)] == pytest.approx(len(solved[m]) / d.n_eval_problems)  # k = n: any sample correct
+
+    coverage = lake_io.read(spark, lake, EVAL_COVERAGE)[0].collect()
+    assert len(coverage) == len(evaluated_ids) * (len(evaluated_ids) - 1)
+    for r in coverage:
+        a, b = solved[r.model_a], solved[r.model_b]
+        assert (r.n_a, r.n_b, r.n_both, r.n_only_a) == (len(a), len(b), len(a & b), len(a - b))
+        assert r.a_subset_of_b == (a <= b) and sorted(r.only_a) == sorted(a - b)
+
+    ppl = lake_io.read(spark, lake, EVAL_PERPLEXITY)[0].collect()
+    n_sets = lake_io.read(spark, lake, DOWNSTREAM_TRACES)[0].select("trace_set_id").distinct().count()
+    assert len(ppl) == n_sets * len(evaluated_ids)
+    assert all(r.perplexity == pytest.approx(math.exp(r.nll)) and r.nll > 0 for r in ppl)
+
+
+def test_evaluate_rerun_inserts_nothing(spark, evaluated):
+    cfg, lake, _ = evaluated
+    tables = (EVAL_SAMPLES, EVAL_PASS_AT_K, EVAL_COVERAGE, EVAL_PERPLEXITY)
+    before = [lake_io.version(spark, lake, t) for t in tables]
+    counts = run_evaluate(spark, cfg)
+    assert counts["models_reused"] == 5 and "samples_written" not in counts
+    assert [lake_io.version(spark, lake, t) for t in tables] == before
