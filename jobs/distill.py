@@ -19,8 +19,8 @@ from jobs import lake as lake_io
 from jobs.config import Config
 from jobs.console import step
 from jobs.runs import RunRecord
-from jobs.teacher import checkpoint_row, known_models, latest_model, lm_config, model_id_for
-from schemas.tables import DOWNSTREAM_MODELS, DOWNSTREAM_TRACES
+from jobs.teacher import checkpoint_row, known_models, latest_model, lm_config, model_id_for, write_models
+from schemas.tables import DOWNSTREAM_TRACES
 from training.tasks import STOP
 
 log = logging.getLogger(__name__)
@@ -63,11 +63,8 @@ def run_distill(spark: SparkSession, cfg: Config) -> dict[str, int]:
             else:
                 run.count("students_reused", 1)
         if rows:
-            df = spark.createDataFrame(rows, DOWNSTREAM_MODELS.schema)
-            run.count(
-                "students_written", lake_io.merge_insert_new(spark, lake, DOWNSTREAM_MODELS, df)["rows_inserted"]
-            )
-            run.wrote(DOWNSTREAM_MODELS)
+            write_models(spark, run, rows)
+            run.count("students_written", len(rows))
     return run.counts
 
 

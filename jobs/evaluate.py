@@ -27,9 +27,11 @@ from pyspark.sql import functions as F
 from jobs import lake as lake_io
 from jobs.config import Config, ConfigError
 from jobs.console import step
+from jobs.dq import validate_table
 from jobs.runs import RunRecord
 from jobs.teacher import build_task, model_id_for
 from jobs.traces import sample_config
+from schemas.expectations import eval_coverage, eval_pass_at_k, eval_samples
 from schemas.tables import (
     DOWNSTREAM_MODELS,
     DOWNSTREAM_TRACES,
@@ -74,6 +76,7 @@ def run_evaluate(spark: SparkSession, cfg: Config) -> dict[str, int]:
                 for r in table.filter(F.col("eval_set_id") == eval_set_id).select("model_id").distinct().collect()
             }
         prompts = [format_prompt(p) for p in problems]
+        before = lake_io.version(spark, lake, EVAL_SAMPLES)
         for m in models:
             if m.model_id in sampled:
                 run.count("models_reused", 1)
@@ -99,6 +102,7 @@ def run_evaluate(spark: SparkSession, cfg: Config) -> dict[str, int]:
             run.count("samples_written", lake_io.merge_insert_new(spark, lake, EVAL_SAMPLES, df)["rows_inserted"])
             run.wrote(EVAL_SAMPLES)  # one commit per model: a crash keeps the models already sampled
 
+        validate_table(spark, run, EVAL_SAMPLES, before, eval_samples())
         samples, _ = run.read(EVAL_SAMPLES)
         counts = (
             samples.filter(F.col("eval_set_id") == eval_set_id)
@@ -137,9 +141,12 @@ def _write_pass_at_k(spark, run: RunRecord, eval_set_id: str, per_model: dict, n
                 }
             )
             run.metric(f"pass@{k}/{model_id}", value)
+    before = lake_io.version(spark, run.lake, EVAL_PASS_AT_K)
     df = spark.createDataFrame(rows, EVAL_PASS_AT_K.schema)
     run.count("pass_at_k_written", lake_io.merge_insert_new(spark, run.lake, EVAL_PASS_AT_K, df)["rows_inserted"])
     run.wrote(EVAL_PASS_AT_K)
+    view = lambda t: t.withColumn("n_minus_k", F.col("n_samples") - F.col("k"))  # noqa: E731
+    validate_table(spark, run, EVAL_PASS_AT_K, before, eval_pass_at_k(), view=view)
 
 
 def _write_coverage(spark, run: RunRecord, eval_set_id: str, per_model: dict, n: int) -> None:
@@ -166,9 +173,11 @@ def _write_coverage(spark, run: RunRecord, eval_set_id: str, per_model: dict, n:
                 "run_id": run.run_id,
             }
         )
+    before = lake_io.version(spark, run.lake, EVAL_COVERAGE)
     df = spark.createDataFrame(rows, EVAL_COVERAGE.schema)
     run.count("coverage_written", lake_io.merge_insert_new(spark, run.lake, EVAL_COVERAGE, df)["rows_inserted"])
     run.wrote(EVAL_COVERAGE)
+    validate_table(spark, run, EVAL_COVERAGE, before, eval_coverage())
 
 
 def _write_perplexity(spark, run: RunRecord, models: list) -> None:

@@ -35,8 +35,10 @@ from pyspark.sql import functions as F
 from jobs import lake as lake_io
 from jobs.config import Config, ConfigError, DownstreamConfig
 from jobs.console import step
+from jobs.dq import validate_table
 from jobs.runs import RunRecord, utc_now
 from jobs.shards import latest_run_id
+from schemas.expectations import downstream_models
 from schemas.tables import DOWNSTREAM_MODELS, GOLD_SHARDS
 from training.lm import MARKER, LMConfig, finetune_completion_only, new_model, pretrain, save_checkpoint
 from training.tasks import STOP, Problem, Task, TaskError, format_prompt, task_from_config
@@ -163,11 +165,17 @@ def run_teacher(spark: SparkSession, cfg: Config) -> dict[str, int]:
         new = [r for r in rows if r["model_id"] not in reuse]
         run.count("models_reused", len(rows) - len(new))
         if new:
-            df = spark.createDataFrame(new, DOWNSTREAM_MODELS.schema)
-            written = lake_io.merge_insert_new(spark, lake, DOWNSTREAM_MODELS, df)["rows_inserted"]
-            run.count("models_written", written)
-            run.wrote(DOWNSTREAM_MODELS)
+            write_models(spark, run, new)
     return run.counts
+
+
+def write_models(spark: SparkSession, run: RunRecord, rows: list[dict]) -> None:
+    """MERGE model rows into downstream.models and validate the table."""
+    before = lake_io.version(spark, run.lake, DOWNSTREAM_MODELS)
+    df = spark.createDataFrame(rows, DOWNSTREAM_MODELS.schema)
+    run.count("models_written", lake_io.merge_insert_new(spark, run.lake, DOWNSTREAM_MODELS, df)["rows_inserted"])
+    run.wrote(DOWNSTREAM_MODELS)
+    validate_table(spark, run, DOWNSTREAM_MODELS, before, downstream_models())
 
 
 def _train(spark: SparkSession, run: RunRecord, dcfg: DownstreamConfig, reuse: set[str]) -> list[dict]:

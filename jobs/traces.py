@@ -24,8 +24,10 @@ from pyspark.sql import functions as F
 from jobs import lake as lake_io
 from jobs.config import Config, ConfigError, DownstreamConfig
 from jobs.console import step
+from jobs.dq import validate_table
 from jobs.runs import RunRecord
 from jobs.teacher import build_task, latest_model, lm_config, model_id_for, train_problems
+from schemas.expectations import downstream_traces
 from schemas.tables import DOWNSTREAM_TRACES
 from training.tasks import STOP, Problem, Task, extract_answer, format_prompt
 
@@ -125,6 +127,7 @@ def run_traces(spark: SparkSession, cfg: Config) -> dict[str, int]:
         run.count("trace_sets_reused", len(sets) - len(todo))
         if not todo:
             return run.counts
+        before = lake_io.version(spark, lake, DOWNSTREAM_TRACES)
         teacher, tokenizer = load_model(teacher_row.path)
         prompts = [format_prompt(p) for p in train]
         plus = minus = None
@@ -157,6 +160,7 @@ def run_traces(spark: SparkSession, cfg: Config) -> dict[str, int]:
                 f"accuracy/{trace_set['method']}/lam={trace_set['lam']}",
                 sum(r["correct"] for r in rows) / len(rows),
             )
+        validate_table(spark, run, DOWNSTREAM_TRACES, before, downstream_traces())
     return run.counts
 
 

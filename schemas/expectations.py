@@ -140,3 +140,56 @@ def gold_mixtures() -> list[Expect]:
             {"column": "method", "value_set": ["climb", "random", "regmix", "uniform", "natural"]},
         ),
     ]
+
+
+# --- downstream -----------------------------------------------------------------------------------------------
+
+
+def downstream_models() -> list[Expect]:
+    return [
+        Expect("ExpectColumnValuesToBeUnique", {"column": "model_id"}),
+        Expect(
+            "ExpectColumnValuesToBeInSet", {"column": "role", "value_set": ["base", "teacher", "proxy", "student"]}
+        ),
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "path"}),
+    ]
+
+
+def downstream_traces() -> list[Expect]:
+    return [
+        Expect("ExpectCompoundColumnsToBeUnique", {"column_list": ["trace_set_id", "problem_id", "sample_index"]}),
+        Expect(
+            "ExpectColumnValuesToBeInSet", {"column": "method", "value_set": ["temperature", "antidistillation"]}
+        ),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "tau", "min_value": 0.0, "strict_min": True}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "top_p", "min_value": 0.0, "max_value": 1.0}),
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "prompt"}),
+    ]
+
+
+def eval_samples() -> list[Expect]:
+    return [
+        Expect(
+            "ExpectCompoundColumnsToBeUnique",
+            {"column_list": ["eval_set_id", "model_id", "problem_id", "sample_index"]},
+        ),
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "correct"}),
+    ]
+
+
+def eval_pass_at_k() -> list[Expect]:
+    """Checked on a view with ``n_minus_k`` (n_samples - k): the estimator needs n >= k."""
+    return [
+        Expect("ExpectCompoundColumnsToBeUnique", {"column_list": ["eval_set_id", "model_id", "k"]}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "pass_at_k", "min_value": 0.0, "max_value": 1.0}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "k", "min_value": 1}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "n_minus_k", "min_value": 0}),
+    ]
+
+
+def eval_coverage() -> list[Expect]:
+    return [
+        Expect("ExpectCompoundColumnsToBeUnique", {"column_list": ["eval_set_id", "model_a", "model_b", "k"]}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "jaccard", "min_value": 0.0, "max_value": 1.0}),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "n_both", "min_value": 0}),
+    ]

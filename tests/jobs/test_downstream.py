@@ -219,3 +219,11 @@ def test_evaluate_rerun_inserts_nothing(spark, evaluated):
     counts = run_evaluate(spark, cfg)
     assert counts["models_reused"] == 5 and "samples_written" not in counts
     assert [lake_io.version(spark, lake, t) for t in tables] == before
+
+
+def test_teacher_path_without_proxy_path_names_the_fix(spark, downstream, tmp_path):
+    cfg, _, _ = downstream
+    cfg = cfg.__class__(**{**cfg.__dict__, "lake": str(tmp_path / "other")})
+    cfg.downstream = cfg.downstream.__class__(**{**cfg.downstream.__dict__, "teacher": str(tmp_path / "t")})
+    with pytest.raises(ConfigError, match="proxy_student"):
+        run_teacher(spark, cfg)
