@@ -267,3 +267,16 @@ def test_sample_plan_takes_documents_until_the_target_and_caps_epochs(spark):
     assert 3 not in set(plan["super_cluster_id"])  # weight 0: nothing
     again = sample_plan(counts, targets, seed=0, max_repeats=2).toPandas()
     assert sorted(map(tuple, again.values.tolist())) == sorted(map(tuple, plan.values.tolist()))
+
+
+def test_shard_manifest_mart_lists_every_file_with_its_tokens(spark, sharded):
+    from jobs.session import build_session
+    from jobs.sql_runner import resolve_query, run_sql
+
+    cfg, lake, counts, _ = sharded
+    session = build_session(cfg.spark, lake)  # registers gold.shards by name
+    rows = run_sql(session, resolve_query("shard_manifest", None)[1], {"mixture_id": MIXTURE}).collect()
+    assert [r.file for r in rows] == FILES
+    assert sum(r.n_tokens for r in rows) == counts["shard_tokens"]
+    assert abs(sum(r.token_fraction_of_set for r in rows) - 1) < 1e-3
+    assert run_sql(session, resolve_query("shard_manifest", None)[1], {"mixture_id": "nope"}).count() == 0
