@@ -45,17 +45,13 @@ EPS = 1e-2
 
 
 @pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # tiny models gain nothing from threads, and on a busy machine two threads spin-wait each other 30x slower
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _single_thread(one_thread):
+    """Before the module's model fixtures: they train in one thread too."""
 
 
 @pytest.fixture(scope="module")
-def tok():
-    return train_bpe([f"{a}+{b}={a + b}" for a in range(30) for b in range(30)], vocab_size=300)
+def tok(arithmetic_tok):
+    return arithmetic_tok
 
 
 def _trained(tok, n_layer: int, seed: int):

@@ -40,12 +40,8 @@ TINY = LMConfig(n_layer=1, n_head=2, n_embd=32, block_size=32, batch_size=8, lr=
 
 
 @pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # tiny models gain nothing from threads, and on a busy machine two threads spin-wait each other 30x slower
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _single_thread(one_thread):
+    """Before the module's model fixtures: they train in one thread too."""
 
 
 @pytest.fixture(scope="module")

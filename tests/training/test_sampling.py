@@ -16,23 +16,19 @@ from transformers import GPT2Config, GPT2LMHeadModel
 
 from training.lm import LMConfig, new_model, pretrain, prompt_ids
 from training.sampling import SampleConfig, cut_at_stop, generate, top_p_filter
-from training.tokenizer import encode_documents, train_bpe
+from training.tokenizer import encode_documents
 
 PROMPTS = ["1+2=", "13+27=", "5", "29+29=5", "8+"]  # different lengths: the batch is left-padded
 
 
 @pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # tiny models gain nothing from threads, and on a busy machine two threads spin-wait each other 30x slower
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _single_thread(one_thread):
+    """Before the module's model fixtures: they train in one thread too."""
 
 
 @pytest.fixture(scope="module")
-def tok():
-    return train_bpe([f"{a}+{b}={a + b}" for a in range(30) for b in range(30)], vocab_size=300)
+def tok(arithmetic_tok):
+    return arithmetic_tok
 
 
 @pytest.fixture(scope="module", params=["llama", "gpt2"])
