@@ -200,11 +200,17 @@ class DownstreamConfig:
     # Trace sampling: temperature sampling at tau, and antidistillation at tau for each lambda.
     methods: list[str] = field(default_factory=lambda: ["temperature", "antidistillation"])
     tau: float = 1.0  # teacher temperature, shared by both methods so they compare at equal settings
+    # The baseline grid: one temperature trace set per value (the paper's Figure 1 compares antidistillation
+    # against plain sampling made worse by heat). Empty: only tau.
+    temperatures: list[float] = field(default_factory=list)
     top_p: float = 0.95  # the antidistillation paper's value
     max_new_tokens: int = 64  # a 3-step arithmetic solution is ~30 tokens
     lambdas: list[float] = field(default_factory=lambda: [0.3, 3.0])  # lambda 0 is temperature sampling
     eps: float = 1e-2  # finite-difference step along the unit gradient (training.antidistill)
     traces_per_problem: int = 1  # teacher samples per train problem in each trace set
+    # Replicates: every trace set is sampled once per seed, and its student distilled with the same seed, so the
+    # trade-off table shows the spread of student accuracy. Empty: [seed].
+    trace_seeds: list[int] = field(default_factory=list)
     # Evaluation: n samples per eval problem per model; pass@k for k = 1, 2, 4, ..., n (so n >= the largest k).
     n_samples: int = 8
     eval_temperature: float = 1.0  # the model's own distribution: what pass@k coverage measures

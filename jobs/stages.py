@@ -42,12 +42,14 @@ def run_stage(
     lake: str | None = None,
     config: str | None = None,
     inputs: list[str] | None = None,
+    overrides: dict | None = None,
     **options,
 ) -> dict[str, int]:
-    """``options`` go to the job as keywords (e.g. ``iterations=1`` for search)."""
+    """``overrides`` are dotted config keys over the file (``{"downstream.lambdas": [3.0]}``); ``options`` go to
+    the job as keywords (e.g. ``iterations=1`` for search)."""
     from jobs.session import build_session
 
-    cfg = cfg or load_config(config, {"lake": lake})
+    cfg = cfg or load_config(config, {**(overrides or {}), "lake": lake})
     spark = build_session(cfg.spark, lake_io.normalize_lake(cfg.lake))
     if stage == "ingest":
         if not inputs:

@@ -14,6 +14,7 @@ table is not sampled again, so a rerun inserts nothing.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import asdict
 from pathlib import Path
@@ -44,21 +45,39 @@ def trace_sets(dcfg: DownstreamConfig, teacher_id: str, proxy_id: str, problem_i
     if "antidistillation" in dcfg.methods and not dcfg.lambdas:
         raise ConfigError("downstream.lambdas is empty; give at least one lambda for antidistillation")
     sets = []
-    for method in dict.fromkeys(dcfg.methods):
-        for lam in [0.0] if method == "temperature" else dcfg.lambdas:
+    if any(t <= 0 for t in [dcfg.tau, *dcfg.temperatures]):
+        raise ConfigError("downstream.tau and downstream.temperatures must be > 0 (greedy traces have no spread)")
+    grid = {
+        "temperature": [(float(t), 0.0) for t in dict.fromkeys(dcfg.temperatures or [dcfg.tau])],
+        "antidistillation": [(dcfg.tau, float(lam)) for lam in dict.fromkeys(dcfg.lambdas)],
+    }
+    seeds = dict.fromkeys(dcfg.trace_seeds or [dcfg.seed])
+    for method, seed in itertools.product(dict.fromkeys(dcfg.methods), seeds):
+        for tau, lam in grid[method]:
             settings = {
                 "teacher_id": teacher_id,
                 "proxy_id": proxy_id if method == "antidistillation" else None,
                 "method": method,
-                "tau": dcfg.tau,
+                "tau": tau,
                 "top_p": dcfg.top_p,
-                "lam": float(lam),
+                "lam": lam,
                 "eps": dcfg.eps if method == "antidistillation" else None,
-                "seed": dcfg.seed,
+                "seed": seed,
             }
             key = (settings, dcfg.max_new_tokens, dcfg.traces_per_problem, problem_ids)
             sets.append({"trace_set_id": model_id_for("traces", *key), **settings})
     return sets
+
+
+def configured_sets(spark: SparkSession, run: RunRecord, dcfg: DownstreamConfig):
+    """(task, teacher row, proxy row or None, trace sets): what this config samples from the latest models."""
+    teacher_row = latest_model(spark, run, "teacher")
+    proxy_row = latest_model(spark, run, "proxy") if "antidistillation" in dcfg.methods else None
+    task = build_task(dcfg)
+    train, _ = train_problems(task, dcfg)
+    proxy_id = proxy_row.model_id if proxy_row else None
+    sets = trace_sets(dcfg, teacher_row.model_id, proxy_id, [p.problem_id for p in train])
+    return task, teacher_row, proxy_row, sets
 
 
 def trace_rows(task: Task, problems: list[Problem], texts: list[list[str]], trace_set: dict, run_id: str):
@@ -112,13 +131,8 @@ def run_traces(spark: SparkSession, cfg: Config) -> dict[str, int]:
 
     lake, dcfg = lake_io.normalize_lake(cfg.lake), cfg.downstream
     with RunRecord(spark, lake, "traces", {"downstream": asdict(dcfg)}) as run:
-        teacher_row = latest_model(spark, run, "teacher")
-        proxy_row = latest_model(spark, run, "proxy") if "antidistillation" in dcfg.methods else None
-        task = build_task(dcfg)
+        task, teacher_row, proxy_row, sets = configured_sets(spark, run, dcfg)
         train, holdout = train_problems(task, dcfg)
-        sets = trace_sets(
-            dcfg, teacher_row.model_id, proxy_row.model_id if proxy_row else None, [p.problem_id for p in train]
-        )
         done = set()
         if lake_io.exists(spark, lake, DOWNSTREAM_TRACES):
             table, _ = run.read(DOWNSTREAM_TRACES)
@@ -132,10 +146,10 @@ def run_traces(spark: SparkSession, cfg: Config) -> dict[str, int]:
         prompts = [format_prompt(p) for p in train]
         plus = minus = None
         for trace_set in todo:
-            label = f"{trace_set['method']} lambda={trace_set['lam']}"
+            label = f"{trace_set['method']} tau={trace_set['tau']} lambda={trace_set['lam']}"
             with step(f"sampling {len(prompts)} x {dcfg.traces_per_problem} traces ({label})"):
                 if trace_set["method"] == "temperature":
-                    scfg = SampleConfig(**sample_config(dcfg, dcfg.tau, dcfg.seed))
+                    scfg = SampleConfig(**sample_config(dcfg, trace_set["tau"], trace_set["seed"]))
                     texts = generate(teacher, tokenizer, prompts, dcfg.traces_per_problem, scfg)
                 else:
                     if plus is None:
@@ -145,7 +159,7 @@ def run_traces(spark: SparkSession, cfg: Config) -> dict[str, int]:
                             teacher, proxy, tokenizer, holdout, dcfg, teacher_row, proxy_row.model_id
                         )
                         plus, minus = perturbed_pair(proxy, grad, dcfg.eps)
-                    settings = sample_config(dcfg, dcfg.tau, dcfg.seed)
+                    settings = sample_config(dcfg, dcfg.tau, trace_set["seed"])
                     del settings["temperature"]
                     acfg = AntidistillConfig(lam=trace_set["lam"], tau=dcfg.tau, eps=dcfg.eps, **settings)
                     texts = antidistill_generate(
@@ -157,7 +171,7 @@ def run_traces(spark: SparkSession, cfg: Config) -> dict[str, int]:
             run.wrote(DOWNSTREAM_TRACES)  # one commit per trace set: a crash keeps the finished ones
             run.count("traces_written", inserted)
             run.metric(
-                f"accuracy/{trace_set['method']}/lam={trace_set['lam']}",
+                f"accuracy/{trace_set['method']}/tau={trace_set['tau']}/lam={trace_set['lam']}",
                 sum(r["correct"] for r in rows) / len(rows),
             )
         validate_table(spark, run, DOWNSTREAM_TRACES, before, downstream_traces())
