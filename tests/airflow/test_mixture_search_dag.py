@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 
 import yaml
 
 from jobs import lake as lake_io
 from jobs.config import to_dict
 from schemas.tables import GOLD_MIXTURE_TRIALS, GOLD_MIXTURES, GOLD_SHARDS
-from tests.airflow.conftest import DAGS
 
 
 def test_tasks_run_in_order_with_retries(dagbag):
@@ -27,15 +24,6 @@ def test_tasks_run_in_order_with_retries(dagbag):
         "shards",
         "export",
     ]
-
-
-def test_parse_imports_nothing_heavy():
-    code = (
-        f"import runpy, sys; runpy.run_path({str(DAGS / 'mixture_search.py')!r});"
-        "print('HEAVY', [m for m in ('pyspark', 'torch', 'optuna', 'dask', 'jobs.search') if m in sys.modules])"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert "HEAVY []" in out.stdout, out.stdout + out.stderr[-2000:]
 
 
 def test_dag_runs_search_to_shards_on_a_real_lake(airflow_db, dagbag, spark, pooled, tmp_path):
