@@ -24,6 +24,7 @@ examples:
   mixlake pools --lake ./lake                  tokenizer + token pools; then search, shards, export
   mixlake search --lake ./lake                 CLIMB search + baselines; prints the re-measured comparison
   mixlake export --lake ./lake --dry-run       list the shard files a push to the Hub would upload
+  mixlake tradeoff --lake ./lake               teacher accuracy vs its students' (after distill, evaluate)
   mixlake report --lake ./lake                 plots and an HTML page (report/index.html)
   mixlake tables --lake ./lake                 every table: version, rows, last writer
   mixlake sql --lake ./lake source_summary     a view from sql/ (see --list), or -e "select ..."
@@ -104,6 +105,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("--out", help="output folder (default: report/ beside the lake)")
 
+    p = sub.add_parser(
+        "tradeoff",
+        help="the paper's Figure 1 as a table: teacher accuracy vs accuracy of the student distilled from "
+        "its traces",
+        formatter_class=fmt,
+    )
+    _add_common(p)
+    p.description = (
+        "The antidistillation trade-off on the latest eval set: for every trace set (temperature grid and "
+        "antidistillation lambdas, each seed) the teacher's accuracy on its own traces beside the pass@1 of the "
+        "student distilled from them; then each setting's mean and std over seeds. Needs `mixlake traces`, "
+        "`mixlake distill` and `mixlake evaluate` to have run (the rows: `mixlake sql tradeoff`)."
+    )
+
     p = sub.add_parser("tables", help="every table: name, Delta version, rows, last writer", formatter_class=fmt)
     _add_common(p)
 
@@ -167,6 +182,51 @@ def _print_comparison(frame) -> None:
             "✓" if r.chosen else "",
         )
     out.print(table)
+
+
+def _num(value, spread=None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.3f}" if spread is None else f"{value:.3f} ± {spread:.3f}"
+
+
+def _print_tradeoff(rows: list[dict], summary: list[dict]) -> None:
+    """Every trace set with its seed, then each setting over its seeds: teacher accuracy vs student pass@1."""
+    if not rows:
+        console.print("no trace sets on an evaluated eval set yet: run `mixlake evaluate`")
+        return
+    table = Table(title=f"trade-off on eval set {rows[0]['eval_set_id']} (one row per trace set)")
+    columns = ("method", "tau", "lambda", "seed", "traces", "teacher acc", "student pass@1", "student pass@n")
+    for col in (*columns, "teacher pass@1"):
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for r in rows:
+        table.add_row(
+            r["method"],
+            f"{r['tau']:g}",
+            f"{r['lam']:g}",
+            str(r["seed"]),
+            str(r["n_traces"]),
+            _num(r["teacher_accuracy"]),
+            _num(r["student_pass_at_1"]),
+            _num(r["student_pass_at_n"]),
+            _num(r["teacher_pass_at_1"]),
+        )
+    out.print(table)
+    table = Table(title="per setting: mean ± sample std over seeds")
+    for col in ("method", "tau", "lambda", "seeds", "teacher acc", "student pass@1"):
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for s in summary:
+        table.add_row(
+            s["method"],
+            f"{s['tau']:g}",
+            f"{s['lam']:g}",
+            str(s["n_seeds"]),
+            _num(s["teacher_accuracy_mean"], s["teacher_accuracy_std"]),
+            _num(s["student_pass_at_1_mean"], s["student_pass_at_1_std"]),
+        )
+    out.print(table)
+    if any(r["student_pass_at_1"] is None for r in rows):
+        console.print("trace sets without an evaluated student: run `mixlake distill`, then `mixlake evaluate`")
 
 
 def _print_export(result: dict, dry_run: bool) -> None:
@@ -285,6 +345,12 @@ def dispatch(args: argparse.Namespace) -> None:
 
         _print_counts("search counts", run_stage("search", cfg, iterations=args.iterations))
         _print_comparison(comparison(build_session(cfg.spark, lake), lake))
+    elif args.command == "tradeoff":
+        from jobs.session import build_session
+        from jobs.tradeoff import tradeoff_rows, tradeoff_summary
+
+        rows = tradeoff_rows(build_session(cfg.spark, lake), lake)
+        _print_tradeoff(rows, tradeoff_summary(rows))
     elif args.command == "export":
         from jobs.export import run_export
         from jobs.session import build_session

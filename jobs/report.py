@@ -14,6 +14,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs import lake as lake_io
+from jobs.report_downstream import downstream_section
 from jobs.report_search import search_section
 from schemas.tables import BRONZE_DOCUMENTS, GOLD_CLUSTERS, GOLD_SUPER_CLUSTERS, SILVER_ASSIGNMENTS, SILVER_QUALITY
 
@@ -160,6 +161,7 @@ def write_report(
             "<h2>Cluster decisions</h2>",
             _table(decisions),
             *search_section(spark, lake, out),
+            *downstream_section(spark, lake, out),
             "</body></html>",
         ]
     )

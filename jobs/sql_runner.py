@@ -64,6 +64,8 @@ def parse_params(pairs: list[str]) -> dict[str, object]:
 
 
 def _typed(value: str) -> object:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]  # a quoted default in a view's header: '' is the empty string, not two quotes
     for cast in (int, float):
         try:
             return cast(value)

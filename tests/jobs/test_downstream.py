@@ -227,3 +227,195 @@ def test_teacher_path_without_proxy_path_names_the_fix(spark, downstream, tmp_pa
     cfg.downstream = cfg.downstream.__class__(**{**cfg.downstream.__dict__, "teacher": str(tmp_path / "t")})
     with pytest.raises(ConfigError, match="proxy_student"):
         run_teacher(spark, cfg)
+
+
+# ------------------------------------------------------- the downstream marts, the report and `mixlake tradeoff`
+
+
+def _pass_at_k(spark, lake) -> dict[tuple[str, int], float]:
+    return {(r.model_id, r.k): r.pass_at_k for r in lake_io.read(spark, lake, EVAL_PASS_AT_K)[0].collect()}
+
+
+def test_tradeoff_mart_one_row_per_trace_set_from_the_tables(spark, evaluated, capsys):
+    from jobs.cli import main
+    from jobs.tradeoff import tradeoff_rows
+
+    cfg, lake, _ = evaluated
+    traces = lake_io.read(spark, lake, DOWNSTREAM_TRACES)[0].collect()
+    models = lake_io.read(spark, lake, DOWNSTREAM_MODELS)[0].collect()
+    passk = _pass_at_k(spark, lake)
+    student_of = {r.trained_on.removeprefix("traces:"): r for r in models if r.role == "student"}
+    teacher = next(r.model_id for r in models if r.role == "teacher")
+    base = next(r.model_id for r in models if r.role == "base")
+    n = cfg.downstream.n_samples
+
+    rows = tradeoff_rows(spark, lake)
+    assert sorted(r["trace_set_id"] for r in rows) == sorted({t.trace_set_id for t in traces})
+    assert [(r["method"], r["lam"]) for r in rows] == [
+        ("antidistillation", 0.0),
+        ("antidistillation", 5.0),
+        ("temperature", 0.0),
+    ]
+    for r in rows:
+        mine = [t for t in traces if t.trace_set_id == r["trace_set_id"]]
+        assert r["n_traces"] == len(mine) == cfg.downstream.n_train_problems
+        assert r["teacher_accuracy"] == pytest.approx(sum(t.correct for t in mine) / len(mine))
+        assert r["student_id"] == student_of[r["trace_set_id"]].model_id
+        assert r["student_pass_at_1"] == passk[(r["student_id"], 1)]
+        assert r["student_pass_at_n"] == passk[(r["student_id"], n)] and r["n_samples"] == n
+        assert r["teacher_pass_at_1"] == passk[(teacher, 1)] and r["base_pass_at_1"] == passk[(base, 1)]
+        assert (r["seed"], r["tau"], r["teacher_id"]) == (cfg.downstream.seed, cfg.downstream.tau, teacher)
+
+    assert main(["tradeoff", "--lake", lake]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("antidistillation") == 4 and printed.count("temperature") == 2  # rows, then settings
+
+
+def test_pass_at_k_curves_and_coverage_marts(spark, evaluated):
+    from jobs.tradeoff import mart
+    from training.passk import default_ks
+
+    cfg, lake, _ = evaluated
+    passk = _pass_at_k(spark, lake)
+    models = {r.model_id: r for r in lake_io.read(spark, lake, DOWNSTREAM_MODELS)[0].collect()}
+    settings = {
+        r.trace_set_id: f"student {r.method} tau={r.tau} lam={r.lam} seed={r.seed}"
+        for r in lake_io.read(spark, lake, DOWNSTREAM_TRACES)[0].collect()
+    }
+
+    curves = mart(spark, lake, "pass_at_k_curves").collect()
+    by_model: dict[str, list] = {}
+    for r in curves:
+        by_model.setdefault(r.model_id, []).append(r)
+    assert set(by_model) == {m for m, row in models.items() if row.role != "proxy"}
+    for model_id, rows in by_model.items():
+        role = models[model_id].role
+        label = settings[models[model_id].trained_on.removeprefix("traces:")] if role == "student" else role
+        assert {(r.role, r.model_label) for r in rows} == {(role, label)}
+        assert [r.k for r in rows] == default_ks(cfg.downstream.n_samples) == [1, 2, 4]
+        values = [r.pass_at_k for r in rows]
+        assert values == sorted(values)  # pass@k never falls as k grows
+        assert values == [pytest.approx(passk[(model_id, r.k)], abs=5e-5) for r in rows]  # rounded to 4 places
+    assert [r.role for r in curves][:6] == ["base"] * 3 + ["teacher"] * 3
+
+    coverage = mart(spark, lake, "coverage_comparison").collect()
+    assert len(coverage) == len(by_model) * (len(by_model) - 1)
+    for r in coverage:
+        assert r.n_both + r.n_only_a == r.n_a and r.n_both + r.n_only_b == r.n_b
+        assert (r.role_a, r.role_b) == (models[r.model_a].role, models[r.model_b].role)
+        assert r.a_subset_of_b == (r.n_only_a == 0) and len(r.only_a.split()) == r.n_only_a
+    inside = mart(spark, lake, "coverage_comparison", {"role_a": "student", "role_b": "teacher"}).collect()
+    assert sorted(r.model_a for r in inside) == sorted(m for m, row in models.items() if row.role == "student")
+    assert {r.model_b for r in inside} == {m for m, row in models.items() if row.role == "teacher"}
+
+
+@pytest.fixture(scope="module")
+def second_eval(spark, evaluated, tmp_path_factory):
+    """A copy of the lake with a replicate trace set (seed 1, 3 of 4 traces correct) and its student, and a later
+    eval set "eval-later" holding hand-made pass@k for the teacher, the base and the two temperature students."""
+    import shutil
+
+    from jobs.runs import RunRecord, utc_now
+
+    cfg, lake, _ = evaluated
+    copy = lake_io.normalize_lake(str(tmp_path_factory.mktemp("tradeoff") / "lake"))
+    shutil.copytree(lake, copy)
+    models = lake_io.read(spark, copy, DOWNSTREAM_MODELS)[0].collect()
+    teacher = next(r.model_id for r in models if r.role == "teacher")
+    base = next(r.model_id for r in models if r.role == "base")
+    temperature = lake_io.read(spark, copy, DOWNSTREAM_TRACES)[0].filter("method = 'temperature'").first()
+    student0 = next(r.model_id for r in models if r.trained_on == f"traces:{temperature.trace_set_id}")
+    with RunRecord(spark, copy, "evaluate", {}) as run:
+        traces = [
+            {
+                **temperature.asDict(),
+                "trace_set_id": "traces-seed1",
+                "seed": 1,
+                "problem_id": f"p{i}",
+                "correct": i > 0,
+            }
+            for i in range(4)
+        ]
+        lake_io.merge_insert_new(
+            spark, copy, DOWNSTREAM_TRACES, spark.createDataFrame(traces, DOWNSTREAM_TRACES.schema)
+        )
+        student = {
+            "model_id": "student-seed1",
+            "role": "student",
+            "path": f"{copy}/_models/student-seed1",
+            "trained_on": "traces:traces-seed1",
+            "parent_id": base,
+            "metrics": {},
+            "run_id": run.run_id,
+            "created_at": utc_now(),
+        }
+        lake_io.merge_insert_new(
+            spark, copy, DOWNSTREAM_MODELS, spark.createDataFrame([student], DOWNSTREAM_MODELS.schema)
+        )
+        scores = {teacher: (0.5, 0.75), base: (0.25, 0.5), student0: (0.3, 0.5), "student-seed1": (0.4, 0.6)}
+        passk = [
+            {
+                "eval_set_id": "eval-later",
+                "model_id": m,
+                "k": k,
+                "n_samples": 2,
+                "n_problems": 5,
+                "pass_at_k": v,
+                "run_id": run.run_id,
+            }
+            for m, values in scores.items()
+            for k, v in zip((1, 2), values, strict=True)
+        ]
+        lake_io.merge_insert_new(spark, copy, EVAL_PASS_AT_K, spark.createDataFrame(passk, EVAL_PASS_AT_K.schema))
+    return cfg, copy, lake, teacher, student0
+
+
+def test_tradeoff_follows_the_latest_eval_set_and_averages_seeds(spark, second_eval):
+    from jobs.tradeoff import tradeoff_rows, tradeoff_summary
+
+    _, copy, lake, teacher, student0 = second_eval
+    original = {r["trace_set_id"]: r for r in tradeoff_rows(spark, lake)}
+    rows = tradeoff_rows(spark, copy)
+    assert {r["eval_set_id"] for r in rows} == {"eval-later"}  # of the evaluate run that finished last
+    assert [(r["method"], r["lam"], r["seed"]) for r in rows] == [
+        ("antidistillation", 0.0, 0),
+        ("antidistillation", 5.0, 0),
+        ("temperature", 0.0, 0),
+        ("temperature", 0.0, 1),
+    ]
+    ad0, ad5, t0, t1 = rows
+    assert (t1["teacher_accuracy"], t1["n_traces"], t1["student_id"]) == (0.75, 4, "student-seed1")
+    assert (t1["student_pass_at_1"], t1["student_pass_at_n"], t1["n_samples"]) == (0.4, 0.6, 2)
+    assert (t0["student_id"], t0["student_pass_at_1"]) == (student0, 0.3)
+    assert ad0["student_pass_at_1"] is None and ad5["student_pass_at_n"] is None  # not in eval-later
+    assert {(r["teacher_pass_at_1"], r["base_pass_at_1"]) for r in rows} == {(0.5, 0.25)}
+
+    summary = {(s["method"], s["lam"]): s for s in tradeoff_summary(rows)}
+    both = summary[("temperature", 0.0)]
+    assert both["seeds"] == [0, 1] and both["n_students"] == 2
+    assert both["teacher_accuracy_mean"] == pytest.approx(
+        (original[t0["trace_set_id"]]["teacher_accuracy"] + 0.75) / 2
+    )
+    assert both["student_pass_at_1_mean"] == pytest.approx(0.35)
+    assert both["student_pass_at_1_std"] == pytest.approx(math.sqrt(0.005))  # sample std of 0.3 and 0.4
+    assert summary[("antidistillation", 5.0)]["n_students"] == 0
+
+    old = original[t0["trace_set_id"]]["eval_set_id"]
+    pinned = {r["trace_set_id"]: r for r in tradeoff_rows(spark, copy, eval_set_id=old)}
+    assert pinned["traces-seed1"]["student_pass_at_1"] is None  # not evaluated in the old eval set
+    for trace_set_id, r in original.items():
+        assert pinned[trace_set_id]["student_pass_at_1"] == r["student_pass_at_1"]
+    assert len(tradeoff_rows(spark, copy, eval_set_id="")) == 2 * 4  # every eval set: each trace set on each
+
+
+def test_report_draws_pass_at_k_curves_and_the_tradeoff(spark, second_eval, tmp_path):
+    from jobs.report import write_report
+
+    cfg, copy, _, _, _ = second_eval
+    page, _ = write_report(spark, copy, str(tmp_path / "report"), cfg.quality.reference_sources)
+    for name in ("pass_at_k_curves.png", "tradeoff.png"):
+        assert (tmp_path / "report" / name).stat().st_size > 5_000
+        assert f"<img src='{name}'>" in page.read_text()
+    text = page.read_text()
+    assert "Trade-off table" in text and "eval-later" in text
+    assert text.count("<td>antidistillation</td>") == 4 and text.count("<td>temperature</td>") == 3

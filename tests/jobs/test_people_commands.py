@@ -73,3 +73,11 @@ def test_tables_reachable_by_name_from_a_new_process(small_lake):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert "ROWS 4" in out.stdout, out.stderr[-2000:]
+
+
+def test_quoted_header_default_is_the_empty_string_a_view_compares_with():
+    from jobs.sql_runner import default_params
+
+    assert default_params("-- param: search = ''   (a search name; empty: every search)") == {"search": ""}
+    assert default_params("-- param: k = 4") == {"k": 4}
+    assert default_params(resolve_query("chosen_weights", None)[1]) == {"search": ""}

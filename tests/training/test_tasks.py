@@ -103,8 +103,16 @@ def test_word_problems_keep_counts_non_negative_and_verify():
         assert verify(p, p.solution)
 
 
-def test_easy_problems_are_short_with_a_tiny_alphabet():
-    problems = ArithmeticTask(DIFFICULTIES["easy"]).problems(2000, seed=0)
+def test_easy_problems_are_one_or_two_single_digit_steps():
+    problems = ArithmeticTask(DIFFICULTIES["easy"]).problems(1000, seed=0)
+    texts = [format_example(p) for p in problems]
+    assert set("".join(texts)) <= set("QA: 0123456789+-()=#\n")
+    assert {p.solution.count("\n") for p in problems} == {1, 2}
+    assert all(len(q) == 1 for p in problems for q in p.question.replace("(", "").replace(")", "").split()[::2])
+
+
+def test_medium_problems_are_short_with_a_tiny_alphabet():
+    problems = ArithmeticTask(DIFFICULTIES["medium"]).problems(2000, seed=0)
     texts = [format_example(p) for p in problems]
     assert max(len(t) for t in texts) <= 100
     assert set("".join(texts)) <= set("QA: 0123456789+-*()=#\n")
@@ -113,7 +121,7 @@ def test_easy_problems_are_short_with_a_tiny_alphabet():
 
 
 def test_arithmetic_is_deterministic_and_seeds_give_fresh_problems():
-    task = ArithmeticTask(DIFFICULTIES["medium"])
+    task = ArithmeticTask(DIFFICULTIES["hard"])
     a = task.problems(500, seed=1)
     assert a == task.problems(500, seed=1)
     assert a[:100] == task.problems(100, seed=1)  # a longer list extends a shorter one
@@ -123,7 +131,7 @@ def test_arithmetic_is_deterministic_and_seeds_give_fresh_problems():
 
 
 def test_train_and_eval_never_overlap():
-    for cfg in (DIFFICULTIES["easy"], ArithmeticConfig(word_problems=True)):
+    for cfg in (DIFFICULTIES["medium"], ArithmeticConfig(word_problems=True)):
         task = ArithmeticTask(cfg)
         train = {p.problem_id for s in range(3) for p in task.problems(1000, seed=s, split="train")}
         held = {p.problem_id for s in range(3) for p in task.problems(300, seed=s, split="eval")}
@@ -210,7 +218,7 @@ def test_gsm8k_paths(tmp_path):
 
 
 def test_task_from_config(tmp_path):
-    task = task_from_config("arithmetic", {"difficulty": "medium", "max_steps": 2, "operators": ["+"]})
+    task = task_from_config("arithmetic", {"difficulty": "hard", "max_steps": 2, "operators": ["+"]})
     assert task.cfg == ArithmeticConfig(max_steps=2, max_operand=100, operators=("+",), max_value=10_000)
     assert isinstance(task_from_config("arithmetic"), ArithmeticTask)
     path = _write_gsm8k(tmp_path / "test.jsonl", GOOD)

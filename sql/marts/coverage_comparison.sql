@@ -1,0 +1,104 @@
+-- Solved-set overlap of every ordered pair of evaluated models (solved: one of the n samples correct, k = n):
+-- one row per eval set, model_a and model_b, with their roles and labels (as in pass_at_k_curves).
+-- "Is the student's solved set inside the teacher's?": role_a = student, role_b = teacher, then a_subset_of_b
+-- (n_only_a = 0; only_a lists the problems the student solves and the teacher does not).
+-- param: eval_set_id = latest   (an eval set id; latest: the eval set evaluated last (ops.runs); empty: every one)
+-- param: role_a = any   (base | teacher | student; any: every role)
+-- param: role_b = any   (base | teacher | student; any: every role)
+with trace_sets as (
+    select distinct trace_set_id, method, tau, lam, seed
+    from downstream.traces
+),
+
+labels as (
+    select
+        m.model_id,
+        m.role,
+        case
+            when t.trace_set_id is not null then concat_ws(
+                ' ',
+                'student',
+                t.method,
+                concat('tau=', cast(t.tau as string)),
+                concat('lam=', cast(t.lam as string)),
+                concat('seed=', cast(t.seed as string))
+            )
+            when m.trained_on = 'external' then concat(m.role, ' (external)')
+            else m.role
+        end as label
+    from downstream.models as m
+    left join trace_sets as t on m.trained_on = concat('traces:', t.trace_set_id)
+),
+
+latest as (
+    select p.eval_set_id
+    from eval.pass_at_k as p
+    left join ops.runs as r on r.run_id = p.run_id
+    order by r.finished_at desc nulls last, p.run_id desc, p.eval_set_id desc
+    limit 1
+),
+
+coverage as (
+    select c.*
+    from eval.coverage as c
+    cross join latest as l
+    where :eval_set_id = ''
+        or c.eval_set_id = :eval_set_id
+        or (:eval_set_id = 'latest' and c.eval_set_id = l.eval_set_id)
+),
+
+named as (
+    select
+        m.eval_set_id,
+        m.model_id,
+        coalesce(l.role, 'unknown') as role,
+        coalesce(l.label, m.model_id) as label,
+        count(*) over (partition by m.eval_set_id, coalesce(l.label, m.model_id)) as n_same_label
+    from (
+        select eval_set_id, model_a as model_id from coverage
+        union
+        select eval_set_id, model_b as model_id from coverage
+    ) as m
+    left join labels as l on l.model_id = m.model_id
+),
+
+unique_names as (
+    select
+        eval_set_id,
+        model_id,
+        role,
+        case when n_same_label > 1 then concat(label, ' #', right(model_id, 6)) else label end as label
+    from named
+),
+
+final as (
+    select
+        c.eval_set_id,
+        c.k,
+        a.role as role_a,
+        a.label as label_a,
+        b.role as role_b,
+        b.label as label_b,
+        c.n_a,
+        c.n_b,
+        c.n_both,
+        c.n_only_a,
+        c.n_only_b,
+        c.a_subset_of_b,
+        round(c.jaccard, 4) as jaccard,
+        array_join(c.only_a, ' ') as only_a,
+        c.model_a,
+        c.model_b
+    from coverage as c
+    join unique_names as a on a.eval_set_id = c.eval_set_id and a.model_id = c.model_a
+    join unique_names as b on b.eval_set_id = c.eval_set_id and b.model_id = c.model_b
+    where (:role_a = 'any' or a.role = :role_a) and (:role_b = 'any' or b.role = :role_b)
+)
+
+select * from final
+order by
+    eval_set_id,
+    case role_a when 'base' then 0 when 'teacher' then 1 else 2 end,
+    label_a,
+    case role_b when 'base' then 0 when 'teacher' then 1 else 2 end,
+    label_b

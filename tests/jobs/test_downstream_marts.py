@@ -1,0 +1,68 @@
+"""``jobs.tradeoff`` without the downstream pipeline: seeds grouped into settings on hand-made rows, and the fix
+named on a lake that has no downstream tables. The marts themselves are tested on the pipeline's lake at the end
+of tests/jobs/test_downstream.py (one pipeline per session is what the 2-core budget allows)."""
+
+from __future__ import annotations
+
+import statistics
+
+import pytest
+
+from jobs.cli import main
+from jobs.config import ConfigError
+from jobs.tradeoff import tradeoff_rows, tradeoff_summary
+
+
+def _row(method: str, lam: float, seed: int, teacher_accuracy: float, student, teacher_id: str = "teacher-a"):
+    return {
+        "eval_set_id": "eval-1",
+        "teacher_id": teacher_id,
+        "proxy_id": None if method == "temperature" else "proxy-a",
+        "method": method,
+        "tau": 1.0,
+        "top_p": 0.95,
+        "lam": lam,
+        "eps": None if method == "temperature" else 0.01,
+        "seed": seed,
+        "teacher_accuracy": teacher_accuracy,
+        "student_pass_at_1": student,
+        "teacher_pass_at_1": 0.9,
+    }
+
+
+def test_tradeoff_summary_averages_the_seeds_of_one_setting():
+    rows = [
+        _row("antidistillation", 3.0, 2, 0.70, 0.10),
+        _row("antidistillation", 3.0, 0, 0.50, 0.20),
+        _row("antidistillation", 3.0, 1, 0.60, None),  # distilled, not evaluated yet
+        _row("antidistillation", 5.0, 0, 0.40, 0.05),
+        _row("temperature", 0.0, 0, 0.80, 0.30),
+        _row("temperature", 0.0, 0, 0.20, 0.60, teacher_id="teacher-b"),  # another teacher: not a replicate
+    ]
+    summary = tradeoff_summary(rows)
+    assert [(s["method"], s["lam"], s["teacher_id"]) for s in summary] == [
+        ("antidistillation", 3.0, "teacher-a"),
+        ("antidistillation", 5.0, "teacher-a"),
+        ("temperature", 0.0, "teacher-a"),
+        ("temperature", 0.0, "teacher-b"),
+    ]
+    three = summary[0]
+    assert three["n_seeds"] == 3 and three["seeds"] == [0, 1, 2] and three["n_students"] == 2
+    assert three["teacher_accuracy_mean"] == pytest.approx(0.6)
+    assert three["teacher_accuracy_std"] == pytest.approx(0.1)  # sample std of 0.5, 0.6, 0.7
+    assert three["student_pass_at_1_mean"] == pytest.approx(0.15)
+    assert three["student_pass_at_1_std"] == pytest.approx(statistics.stdev([0.1, 0.2]))
+    assert three["teacher_pass_at_1"] == 0.9
+    one = summary[1]
+    assert (one["n_seeds"], one["teacher_accuracy_mean"], one["student_pass_at_1_mean"]) == (1, 0.40, 0.05)
+    assert one["teacher_accuracy_std"] is None and one["student_pass_at_1_std"] is None
+    assert summary[3]["teacher_accuracy_mean"] == 0.20 and summary[3]["n_seeds"] == 1
+    assert tradeoff_summary([]) == []
+
+
+def test_tradeoff_without_downstream_tables_names_the_fix(spark, tmp_path, capsys):
+    empty = str(tmp_path / "empty")
+    with pytest.raises(ConfigError, match="downstream.traces does not exist yet"):
+        tradeoff_rows(spark, empty)
+    assert main(["tradeoff", "--lake", empty]) == 2
+    assert "run `mixlake teacher` then `mixlake traces`" in " ".join(capsys.readouterr().err.split())  # unwrapped
