@@ -161,8 +161,8 @@ class ArithmeticConfig:
 
 DIFFICULTIES = {
     # The demo task: one or two single-digit additions / subtractions. A 2-layer, ~1M-parameter model fine-tuned
-    # ~1,000 steps on its worked solutions gets ~95% of unseen problems right on CPU, so a teacher is good enough for
-    # its traces to teach; about 1,800 distinct train problems and 200 eval problems exist.
+    # ~1,000 steps on its worked solutions gets ~95% of unseen problems right on CPU, so its traces can teach
+    # a student; about 1,800 distinct train problems and 200 eval problems exist.
     "easy": ArithmeticConfig(max_steps=2, max_operand=9, operators=("+", "-"), max_value=99),
     # Three steps of 1-2 digit operands with "*": the same model stays under ~30% here after 2,000 steps.
     "medium": ArithmeticConfig(),
