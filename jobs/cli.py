@@ -328,7 +328,17 @@ def dispatch(args: argparse.Namespace) -> None:
             _print_counts(f"{job} counts", job_counts)
         _print_tables(lake)
         _print_counts("curation summary", summary)
-        console.print(f"[green]demo done.[/] Try: mixlake sql --lake {cfg.lake} source_summary")
+        from jobs.search import comparison
+        from jobs.session import build_session
+        from jobs.tradeoff import tradeoff_rows, tradeoff_summary
+
+        spark = build_session(cfg.spark, lake)
+        _print_comparison(comparison(spark, lake))
+        rows = tradeoff_rows(spark, lake)
+        _print_tradeoff(rows, tradeoff_summary(rows))
+        console.print(
+            f"[green]demo done.[/] Open report/index.html, or try: mixlake sql --lake {cfg.lake} source_summary"
+        )
     elif args.command == "ingest":
         from jobs.stages import run_stage
 

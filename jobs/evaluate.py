@@ -6,7 +6,8 @@ antidistillation, not a result). Each samples ``downstream.n_samples`` completio
 ``eval_temperature`` (the model's own distribution), graded by the task's verifier. pass@k is the unbiased
 estimator for k = 1, 2, 4, ..., n, averaged over problems (training.passk). Coverage compares the solved sets at
 k = n (solved: at least one correct sample) of every ordered pair of models. Perplexity: each trace set of
-downstream.traces scored by each model (how surprising a teacher's traces are to a student, or to the teacher).
+downstream.traces scored by the base and the teacher (how surprising the teacher finds its own poisoned traces),
+and by the student distilled from it (how well it learned them).
 
 An eval set is named by the task, the eval problems, n and the sampling settings; a model already sampled in it is
 not sampled again, and the tables are MERGEd on their keys, so a rerun inserts nothing.
@@ -196,7 +197,9 @@ def _write_perplexity(spark, run: RunRecord, models: list) -> None:
         by_set.setdefault(r.trace_set_id, []).append((r.prompt, r.text + STOP))
     rows = []
     for m in models:
-        todo = [s for s in sorted(by_set) if (s, m.model_id) not in done]
+        # a student is scored on the traces it learned from; base and teacher on every set (O(sets), not O(sets^2))
+        scored = [m.trained_on.removeprefix("traces:")] if m.role == "student" else sorted(by_set)
+        todo = [s for s in scored if s in by_set and (s, m.model_id) not in done]
         if not todo:
             continue
         model, tokenizer = load_model(m.path)

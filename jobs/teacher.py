@@ -4,7 +4,8 @@ Three models, all sharing the shard set's tokenizer (antidistillation adds teach
 token, so they must):
 
 - base: a tiny Llama pretrained on the latest shard set's ``input_ids`` (gold.shards; documents joined by eos).
-- teacher: the base fine-tuned (completion-only) on the worked solutions of the task's train problems.
+- teacher: the base fine-tuned (completion-only) on the worked solutions of ``teacher_problems`` train problems
+  (the trace problems among them, as a lab's teacher has seen its train set).
 - proxy: the student antidistillation poisons against. The paper's proxy is a smaller student of the teacher's
   family; here it is the base after a brief taste of the task (``proxy_steps`` on ``proxy_examples`` worked
   solutions): the same starting point a distilled student has, knowing the answer format but not yet the task,
@@ -186,11 +187,13 @@ def _train(spark: SparkSession, run: RunRecord, dcfg: DownstreamConfig, reuse: s
     run.count("pretrain_tokens_available", len(tokens))
     tokenizer = load_tokenizer(tok_path)
     train, _ = train_problems(task, dcfg)
+    # the teacher's solutions: the first teacher_problems of the train split, the trace problems among them
+    taught = task.problems(max(dcfg.teacher_problems, len(train)), seed=dcfg.seed, split="train")
     models_dir = f"{run.lake}/_models"
     base_cfg = lm_config(dcfg, steps=dcfg.pretrain_steps)
     ft_cfg = lm_config(dcfg, steps=dcfg.teacher_steps, lr=dcfg.finetune_lr)
     proxy_cfg = lm_config(dcfg, steps=dcfg.proxy_steps, lr=dcfg.finetune_lr)
-    task_key = (dcfg.task, dcfg.difficulty, sorted(dcfg.task_options.items()), [p.problem_id for p in train])
+    task_key = (dcfg.task, dcfg.difficulty, sorted(dcfg.task_options.items()), [p.problem_id for p in taught])
     base_id = model_id_for("base", shard_set_id, asdict(base_cfg))
     teacher_id = model_id_for("teacher", base_id, asdict(ft_cfg), task_key)
     proxy_id = model_id_for("proxy", base_id, asdict(proxy_cfg), task_key[:3], dcfg.proxy_examples)
@@ -208,7 +211,7 @@ def _train(spark: SparkSession, run: RunRecord, dcfg: DownstreamConfig, reuse: s
     rows.append(checkpoint_row(run, base_id, "base", models_dir, f"shards:{shard_set_id}", None))
 
     plans = (
-        ("teacher", teacher_id, ft_cfg, train),
+        ("teacher", teacher_id, ft_cfg, taught),
         ("proxy", proxy_id, proxy_cfg, train[: dcfg.proxy_examples]),
     )
     for role, model_id, lm_cfg, problems in plans:

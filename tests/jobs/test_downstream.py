@@ -207,8 +207,11 @@ def test_evaluate_samples_pass_at_k_and_coverage_agree(spark, evaluated):
         assert r.a_subset_of_b == (a <= b) and sorted(r.only_a) == sorted(a - b)
 
     ppl = lake_io.read(spark, lake, EVAL_PERPLEXITY)[0].collect()
-    n_sets = lake_io.read(spark, lake, DOWNSTREAM_TRACES)[0].select("trace_set_id").distinct().count()
-    assert len(ppl) == n_sets * len(evaluated_ids)
+    sets = {r.trace_set_id for r in lake_io.read(spark, lake, DOWNSTREAM_TRACES)[0].collect()}
+    models = lake_io.read(spark, lake, DOWNSTREAM_MODELS)[0].filter(F.col("model_id").isin(evaluated_ids)).collect()
+    expected = {(s, m.model_id) for m in models if m.role != "student" for s in sets}
+    expected |= {(m.trained_on.removeprefix("traces:"), m.model_id) for m in models if m.role == "student"}
+    assert {(r.trace_set_id, r.model_id) for r in ppl} == expected  # a student only on its own traces
     assert all(r.perplexity == pytest.approx(math.exp(r.nll)) and r.nll > 0 for r in ppl)
 
 
