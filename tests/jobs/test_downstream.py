@@ -208,7 +208,7 @@ def test_evaluate_samples_pass_at_k_and_coverage_agree(spark, evaluated):
 
     ppl = lake_io.read(spark, lake, EVAL_PERPLEXITY)[0].collect()
     sets = {r.trace_set_id for r in lake_io.read(spark, lake, DOWNSTREAM_TRACES)[0].collect()}
-    models = lake_io.read(spark, lake, DOWNSTREAM_MODELS)[0].filter(F.col("model_id").isin(evaluated_ids)).collect()
+    models = [r for r in lake_io.read(spark, lake, DOWNSTREAM_MODELS)[0].collect() if r.model_id in evaluated_ids]
     expected = {(s, m.model_id) for m in models if m.role != "student" for s in sets}
     expected |= {(m.trained_on.removeprefix("traces:"), m.model_id) for m in models if m.role == "student"}
     assert {(r.trace_set_id, r.model_id) for r in ppl} == expected  # a student only on its own traces
