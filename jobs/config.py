@@ -192,6 +192,7 @@ class DownstreamConfig:
     teacher_problems: int = 1024  # worked solutions the teacher learns from (at least the n_train_problems)
     proxy_steps: int = 30  # the proxy student: the base with this brief taste of the task (see jobs/teacher.py)
     proxy_examples: int = 64  # worked solutions the proxy sees (the first ones of the train problems)
+    student_lora: bool = False  # distill LoRA adapters on q/v (lm.lora_rank, merged after) instead of all weights
     student_steps: int = 400  # distillation: student fine-tune on one trace set (~12 passes over 512 traces)
     finetune_lr: float = 3e-3  # the pretraining peak: the task is new to a prose-pretrained base
     # Problems: train (traces and the teacher's solutions), holdout (the proxy's gradient g), eval (pass@k).

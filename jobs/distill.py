@@ -6,9 +6,9 @@ counted as ``trace_sets_missing`` (run `mixlake traces` first).
 
 A student starts from the base model (the teacher's own starting point, so what it gains comes from the traces
 alone) and is fine-tuned completion-only on every trace of one set, right or wrong, as distillation does:
-(prompt, text + stop string), ``student_steps`` steps at ``finetune_lr``, seeded by the trace set's seed. Its id
-hashes the trace set, the base and the training config; a finished checkpoint with its row is reused, so a rerun
-trains nothing.
+(prompt, text + stop string), ``student_steps`` steps at ``finetune_lr``, seeded by the trace set's seed; all
+weights, or LoRA adapters merged afterwards with ``student_lora``. Its id hashes the trace set, the base and the
+training config; a finished checkpoint with its row is reused, so a rerun trains nothing.
 
     python -m jobs.distill --lake ./lake
 """
@@ -51,20 +51,22 @@ def run_distill(spark: SparkSession, cfg: Config) -> dict[str, int]:
         for trace_set_id, pairs in sorted(by_set.items()):
             # the trace set's seed: replicate trace sets give independent students, not one init trained twice
             lm_cfg = lm_config(dcfg, steps=dcfg.student_steps, lr=dcfg.finetune_lr, seed=seeds[trace_set_id])
-            student_id = model_id_for("student", trace_set_id, base_row.model_id, asdict(lm_cfg))
+            lora = {"lora": True} if dcfg.student_lora else {}  # full fine-tunes keep their ids from before
+            student_id = model_id_for("student", trace_set_id, base_row.model_id, asdict(lm_cfg), *lora.items())
             path = f"{lake}/_models/{student_id}"
             if student_id not in reuse:
                 model, tokenizer, _ = load_checkpoint(base_row.path)
                 with step(
                     f"distilling {student_id} ({lm_cfg.steps} steps on {len(pairs)} traces of {trace_set_id})"
                 ):
-                    metrics = finetune_completion_only(model, tokenizer, pairs, lm_cfg)
+                    metrics = finetune_completion_only(model, tokenizer, pairs, lm_cfg, lora=dcfg.student_lora)
                 data = {
                     "base": base_row.model_id,
                     DOWNSTREAM_TRACES.name: traces_version,
                     "trace_set": trace_set_id,
                 }
-                record = {"config": asdict(lm_cfg), "data": data, "metrics": metrics, "role": "student"}
+                config = {**asdict(lm_cfg), "lora": dcfg.student_lora}
+                record = {"config": config, "data": data, "metrics": metrics, "role": "student"}
                 save_checkpoint(model, tokenizer, path, record)
                 rows.append(
                     checkpoint_row(

@@ -47,6 +47,7 @@ TINY = {
     "n_train_problems": 12,
     "n_holdout_problems": 4,
     "n_eval_problems": 6,
+    "temperatures": [],  # one temperature set (at tau); the grid itself is test_trace_sets_cover_the_grid's
     "lambdas": [0.0, 5.0],  # lambda 0 must reproduce temperature sampling; 5 must change some trace
     "max_new_tokens": 24,
     "n_samples": 4,
@@ -422,3 +423,45 @@ def test_report_draws_pass_at_k_curves_and_the_tradeoff(spark, second_eval, tmp_
     text = page.read_text()
     assert "Trade-off table" in text and "eval-later" in text
     assert text.count("<td>antidistillation</td>") == 4 and text.count("<td>temperature</td>") == 3
+
+
+def test_trace_sets_cover_the_grid_once_per_seed():
+    from jobs.config import DownstreamConfig
+    from jobs.traces import trace_sets
+
+    dcfg = DownstreamConfig(temperatures=[1.0, 2.0, 1.0], lambdas=[0.1, 0.3], tau=0.7, trace_seeds=[0, 1])
+    sets = trace_sets(dcfg, "teacher-x", "proxy-y", ["p1", "p2"])
+    got = sorted((s["method"], s["tau"], s["lam"], s["seed"]) for s in sets)
+    want = [("antidistillation", 0.7, lam, seed) for lam in (0.1, 0.3) for seed in (0, 1)]
+    want += [("temperature", tau, 0.0, seed) for tau in (1.0, 2.0) for seed in (0, 1)]
+    assert got == sorted(want)  # the repeated temperature is one set; antidistillation samples at tau
+    assert len({s["trace_set_id"] for s in sets}) == len(sets)
+    assert all(s["proxy_id"] is None and s["eps"] is None for s in sets if s["method"] == "temperature")
+    with pytest.raises(ConfigError, match="must be > 0"):
+        trace_sets(DownstreamConfig(temperatures=[0.0]), "t", "p", ["p1"])
+
+
+def test_lora_students_change_only_the_attention_q_and_v(spark, evaluated):
+    """Runs last in the module: it adds students to the lake the tests above count."""
+    import copy
+
+    from transformers import AutoModelForCausalLM
+
+    cfg, lake, _ = evaluated
+    lora_cfg = copy.deepcopy(cfg)
+    lora_cfg.downstream.student_lora = True
+    counts = run_distill(spark, lora_cfg)
+    assert counts["students_written"] == 3  # new ids: a LoRA student is not the full fine-tune's
+    models = lake_io.read(spark, lake, DOWNSTREAM_MODELS)[0].collect()
+    base = next(r for r in models if r.role == "base")
+    base_weights = AutoModelForCausalLM.from_pretrained(base.path).state_dict()
+    lora_students = [
+        r
+        for r in models
+        if r.role == "student" and json.loads((Path(r.path) / "checkpoint.json").read_text())["config"]["lora"]
+    ]
+    assert len(lora_students) == 3
+    for r in lora_students:
+        weights = AutoModelForCausalLM.from_pretrained(r.path).state_dict()
+        changed = {k for k, v in weights.items() if not torch.equal(v, base_weights[k])}
+        assert changed and all(k.endswith(("q_proj.weight", "v_proj.weight")) for k in changed), changed
