@@ -2,6 +2,9 @@
 
 Parameters are passed to ``spark.sql(query, args=...)`` and bound by Spark as ``:name`` markers; a query string is
 never formatted with user values.
+
+Logic several views share lives once, as a parameter-free staging query under ``sql/staging/`` (dbt's ``stg_``
+models): a query that names ``stg_<name>`` gets it as a temporary view of that name before it runs.
 """
 
 from __future__ import annotations
@@ -77,8 +80,23 @@ def _typed(value: str) -> object:
 def run_sql(spark: SparkSession, sql: str, params: dict[str, object]) -> DataFrame:
     """The query's result; the file's declared defaults apply to parameters not given."""
     merged = {**default_params(sql), **params}
+    register_staging(spark, sql)
     return spark.sql(_strip_trailing_semicolon(sql), args=merged or None)
 
 
 def _strip_trailing_semicolon(sql: str) -> str:
     return sql.strip().rstrip(";").strip()
+
+
+def register_staging(spark: SparkSession, sql: str) -> list[str]:
+    """Create or replace the temp view of every ``sql/staging/stg_*.sql`` that ``sql`` names; their names.
+
+    Staging queries read tables only, never another staging view, so one pass is enough.
+    """
+    names = []
+    for path in sorted((SQL_DIR / "staging").glob("stg_*.sql")):
+        if re.search(rf"\b{path.stem}\b", sql):
+            body = _strip_trailing_semicolon(path.read_text())
+            spark.sql(f"create or replace temporary view {path.stem} as\n{body}")
+            names.append(path.stem)
+    return names

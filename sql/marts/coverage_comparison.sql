@@ -5,43 +5,10 @@
 -- param: eval_set_id = latest   (an eval set id; latest: the eval set evaluated last (ops.runs); empty: every one)
 -- param: role_a = any   (base | teacher | student; any: every role)
 -- param: role_b = any   (base | teacher | student; any: every role)
-with trace_sets as (
-    select distinct trace_set_id, method, tau, lam, seed
-    from downstream.traces
-),
-
-labels as (
-    select
-        m.model_id,
-        m.role,
-        case
-            when t.trace_set_id is not null then concat_ws(
-                ' ',
-                'student',
-                t.method,
-                concat('tau=', cast(t.tau as string)),
-                concat('lam=', cast(t.lam as string)),
-                concat('seed=', cast(t.seed as string))
-            )
-            when m.trained_on = 'external' then concat(m.role, ' (external)')
-            else m.role
-        end as label
-    from downstream.models as m
-    left join trace_sets as t on m.trained_on = concat('traces:', t.trace_set_id)
-),
-
-latest as (
-    select p.eval_set_id
-    from eval.pass_at_k as p
-    left join ops.runs as r on r.run_id = p.run_id
-    order by r.finished_at desc nulls last, p.run_id desc, p.eval_set_id desc
-    limit 1
-),
-
-coverage as (
+with coverage as (
     select c.*
     from eval.coverage as c
-    cross join latest as l
+    cross join stg_latest_eval_set as l
     where :eval_set_id = ''
         or c.eval_set_id = :eval_set_id
         or (:eval_set_id = 'latest' and c.eval_set_id = l.eval_set_id)
@@ -59,7 +26,7 @@ named as (
         union
         select eval_set_id, model_b as model_id from coverage
     ) as m
-    left join labels as l on l.model_id = m.model_id
+    left join stg_model_labels as l on l.model_id = m.model_id
 ),
 
 unique_names as (

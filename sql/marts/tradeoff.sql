@@ -34,18 +34,10 @@ students as (
     where role = 'student'
 ),
 
-latest as (
-    select p.eval_set_id
-    from eval.pass_at_k as p
-    left join ops.runs as r on r.run_id = p.run_id
-    order by r.finished_at desc nulls last, p.run_id desc, p.eval_set_id desc
-    limit 1
-),
-
 eval_sets as (
     select distinct p.eval_set_id
     from eval.pass_at_k as p
-    cross join latest as l
+    cross join stg_latest_eval_set as l
     where :eval_set_id = ''
         or p.eval_set_id = :eval_set_id
         or (:eval_set_id = 'latest' and p.eval_set_id = l.eval_set_id)
