@@ -188,7 +188,10 @@ def _train(spark: SparkSession, run: RunRecord, dcfg: DownstreamConfig, reuse: s
     tokenizer = load_tokenizer(tok_path)
     train, _ = train_problems(task, dcfg)
     # the teacher's solutions: the first teacher_problems of the train split, the trace problems among them
-    taught = task.problems(max(dcfg.teacher_problems, len(train)), seed=dcfg.seed, split="train")
+    try:
+        taught = task.problems(max(dcfg.teacher_problems, len(train)), seed=dcfg.seed, split="train")
+    except TaskError as e:
+        raise ConfigError(f"downstream.teacher_problems: {e}; lower it to what the train split holds") from e
     models_dir = f"{run.lake}/_models"
     base_cfg = lm_config(dcfg, steps=dcfg.pretrain_steps)
     ft_cfg = lm_config(dcfg, steps=dcfg.teacher_steps, lr=dcfg.finetune_lr)
