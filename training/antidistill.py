@@ -43,7 +43,7 @@ from torch import nn
 from transformers import PreTrainedTokenizerBase
 
 from training.lm import IGNORE, LMConfig, collate, completion_loss, encode_pairs
-from training.proxy import _device_and_dtype
+from training.proxy import device_and_dtype
 from training.sampling import sample_with
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def proxy_gradient(
     if not examples:
         raise ValueError("no holdout pair has a completion token to compute a gradient from")
     n_targets = sum(sum(label != IGNORE for label in labels[1:]) for _, labels in examples)
-    device, _ = _device_and_dtype(cfg)
+    device, _ = device_and_dtype(cfg)
     proxy.to(device)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     was_training = proxy.training

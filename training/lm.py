@@ -34,11 +34,11 @@ from transformers import AutoModelForCausalLM, PreTrainedModel, PreTrainedTokeni
 
 from training.proxy import (
     ProxyConfig,
-    _autocast,
-    _device_and_dtype,
     build_model,
     count_params,
+    device_and_dtype,
     lr_at,
+    mixed_precision,
     next_token_loss,
     sample_mixture_batches,
 )
@@ -203,7 +203,7 @@ def _example_batches(examples, pad_id: int, batch_size: int, n_steps: int, seed:
 
 def _fit(model: nn.Module, batches: Iterator, loss_fn: Callable, cfg: LMConfig) -> dict[str, float]:
     """The loop both trainings share: AdamW, warmup + cosine, clipping, bf16 autocast on cuda."""
-    device, amp_dtype = _device_and_dtype(cfg)
+    device, amp_dtype = device_and_dtype(cfg)
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     groups = [
@@ -221,7 +221,7 @@ def _fit(model: nn.Module, batches: Iterator, loss_fn: Callable, cfg: LMConfig) 
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, cfg.steps, cfg)
         batch = batch.to(device) if torch.is_tensor(batch) else {k: v.to(device) for k, v in batch.items()}
-        with _autocast(device, amp_dtype):
+        with mixed_precision(device, amp_dtype):
             loss = loss_fn(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

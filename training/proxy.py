@@ -154,7 +154,7 @@ def evaluate_loss(model: LlamaForCausalLM, tokens: np.ndarray, cfg: ProxyConfig)
 
     Blocks do not overlap: block i predicts tokens[i*T + 1 : (i+1)*T + 1] from tokens[i*T : (i+1)*T].
     """
-    device, amp_dtype = _device_and_dtype(cfg)
+    device, amp_dtype = device_and_dtype(cfg)
     T = cfg.block_size
     n_blocks = min(cfg.eval_tokens, len(tokens) - 1) // T
     if n_blocks == 0:
@@ -168,7 +168,7 @@ def evaluate_loss(model: LlamaForCausalLM, tokens: np.ndarray, cfg: ProxyConfig)
     total = torch.zeros((), device=device)
     for i in range(0, n_blocks, cfg.batch_size):
         x, y = x_all[i : i + cfg.batch_size].to(device), y_all[i : i + cfg.batch_size].to(device)
-        with _autocast(device, amp_dtype):
+        with mixed_precision(device, amp_dtype):
             total += next_token_loss(model, x, y, reduction="sum")
     model.train(was_training)
     return (total / (n_blocks * T)).item()
@@ -190,7 +190,7 @@ def train_proxy(
     weights, metrics), written last.
     """
     t_start = time.perf_counter()
-    device, amp_dtype = _device_and_dtype(cfg)
+    device, amp_dtype = device_and_dtype(cfg)
     torch.manual_seed(cfg.seed)  # model init; the data windows are seeded separately below
 
     for name, tokens in eval_sets.items():  # fail before training, not after
@@ -225,7 +225,7 @@ def train_proxy(
             group["lr"] = lr
         batch = batch.to(device, non_blocking=True)
         x, y = batch[:, :-1], batch[:, 1:]  # (B, T) inputs, (B, T) targets shifted by one
-        with _autocast(device, amp_dtype):
+        with mixed_precision(device, amp_dtype):
             loss = next_token_loss(model, x, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -275,7 +275,7 @@ def train_proxy(
 
 def bare_torch_loop(cfg: ProxyConfig, pools: Sequence[np.ndarray], weights: Sequence[float]) -> float:
     """Tokens/s of the plainest loop over the same model and batches: constant lr, no clipping, no eval."""
-    device, amp_dtype = _device_and_dtype(cfg)
+    device, amp_dtype = device_and_dtype(cfg)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
@@ -284,7 +284,7 @@ def bare_torch_loop(cfg: ProxyConfig, pools: Sequence[np.ndarray], weights: Sequ
     t0 = time.perf_counter()
     for batch in batches:
         batch = batch.to(device)
-        with _autocast(device, amp_dtype):
+        with mixed_precision(device, amp_dtype):
             loss = next_token_loss(model, batch[:, :-1], batch[:, 1:])
         optimizer.zero_grad()
         loss.backward()
@@ -295,7 +295,8 @@ def bare_torch_loop(cfg: ProxyConfig, pools: Sequence[np.ndarray], weights: Sequ
     return n_tokens / (time.perf_counter() - t0)
 
 
-def _device_and_dtype(cfg: ProxyConfig) -> tuple[torch.device, torch.dtype]:
+def device_and_dtype(cfg: ProxyConfig) -> tuple[torch.device, torch.dtype]:
+    """The device cfg names ("auto": cuda when there is one) and the compute dtype (bf16 on cuda, fp32 on cpu)."""
     if cfg.device == "auto":
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     else:
@@ -308,6 +309,7 @@ def _device_and_dtype(cfg: ProxyConfig) -> tuple[torch.device, torch.dtype]:
     return device, dtypes[cfg.dtype]
 
 
-def _autocast(device: torch.device, dtype: torch.dtype) -> AbstractContextManager:
+def mixed_precision(device: torch.device, dtype: torch.dtype) -> AbstractContextManager:
+    """Autocast to dtype on device for the forward pass; a no-op for float32."""
     # weights stay fp32; only the forward runs in bf16 (the loss is computed in fp32 in next_token_loss)
     return nullcontext() if dtype == torch.float32 else torch.autocast(device.type, dtype=dtype)
