@@ -88,15 +88,17 @@ def _strip_trailing_semicolon(sql: str) -> str:
     return sql.strip().rstrip(";").strip()
 
 
-def register_staging(spark: SparkSession, sql: str) -> list[str]:
+def register_staging(spark: SparkSession, sql: str, _names: list[str] | None = None) -> list[str]:
     """Create or replace the temp view of every ``sql/staging/stg_*.sql`` that ``sql`` names; their names.
 
-    Staging queries read tables only, never another staging view, so one pass is enough.
+    A staging query may name another staging view: that one is created first (a cycle stops at the view already
+    on the list, and Spark then names the view it cannot find).
     """
-    names = []
+    names = [] if _names is None else _names
     for path in sorted((SQL_DIR / "staging").glob("stg_*.sql")):
-        if re.search(rf"\b{path.stem}\b", sql):
-            body = _strip_trailing_semicolon(path.read_text())
-            spark.sql(f"create or replace temporary view {path.stem} as\n{body}")
+        if path.stem not in names and re.search(rf"\b{path.stem}\b", sql):
             names.append(path.stem)
+            body = _strip_trailing_semicolon(path.read_text())
+            register_staging(spark, body, names)  # what this view reads, before the view
+            spark.sql(f"create or replace temporary view {path.stem} as\n{body}")
     return names

@@ -14,30 +14,6 @@ with coverage as (
         or (:eval_set_id = 'latest' and c.eval_set_id = l.eval_set_id)
 ),
 
-named as (
-    select
-        m.eval_set_id,
-        m.model_id,
-        coalesce(l.role, 'unknown') as role,
-        coalesce(l.label, m.model_id) as label,
-        count(*) over (partition by m.eval_set_id, coalesce(l.label, m.model_id)) as n_same_label
-    from (
-        select eval_set_id, model_a as model_id from coverage
-        union
-        select eval_set_id, model_b as model_id from coverage
-    ) as m
-    left join stg_model_labels as l on l.model_id = m.model_id
-),
-
-unique_names as (
-    select
-        eval_set_id,
-        model_id,
-        role,
-        case when n_same_label > 1 then concat(label, ' #', right(model_id, 6)) else label end as label
-    from named
-),
-
 final as (
     select
         c.eval_set_id,
@@ -57,8 +33,8 @@ final as (
         c.model_a,
         c.model_b
     from coverage as c
-    join unique_names as a on a.eval_set_id = c.eval_set_id and a.model_id = c.model_a
-    join unique_names as b on b.eval_set_id = c.eval_set_id and b.model_id = c.model_b
+    join stg_eval_model_labels as a on a.eval_set_id = c.eval_set_id and a.model_id = c.model_a
+    join stg_eval_model_labels as b on b.eval_set_id = c.eval_set_id and b.model_id = c.model_b
     where (:role_a = 'any' or a.role = :role_a) and (:role_b = 'any' or b.role = :role_b)
 )
 

@@ -11,32 +11,18 @@ with pass_at_k as (
         or (:eval_set_id = 'latest' and p.eval_set_id = l.eval_set_id)
 ),
 
-named as (
-    select
-        m.eval_set_id,
-        m.model_id,
-        coalesce(l.role, 'unknown') as role,
-        coalesce(l.label, m.model_id) as label,
-        count(*) over (partition by m.eval_set_id, coalesce(l.label, m.model_id)) as n_same_label
-    from (select distinct eval_set_id, model_id from pass_at_k) as m
-    left join stg_model_labels as l on l.model_id = m.model_id
-),
-
 final as (
     select
         p.eval_set_id,
         n.role,
-        case
-            when n.n_same_label > 1 then concat(n.label, ' #', right(n.model_id, 6))
-            else n.label
-        end as model_label,
+        n.label as model_label,
         p.k,
         round(p.pass_at_k, 4) as pass_at_k,
         p.n_samples,
         p.n_problems,
         p.model_id
     from pass_at_k as p
-    join named as n on n.eval_set_id = p.eval_set_id and n.model_id = p.model_id
+    join stg_eval_model_labels as n on n.eval_set_id = p.eval_set_id and n.model_id = p.model_id
 )
 
 select * from final

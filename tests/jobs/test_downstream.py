@@ -425,6 +425,41 @@ def test_report_draws_pass_at_k_curves_and_the_tradeoff(spark, second_eval, tmp_
     assert text.count("<td>antidistillation</td>") == 4 and text.count("<td>temperature</td>") == 3
 
 
+def test_models_that_share_a_label_are_told_apart_by_the_end_of_their_id(spark, second_eval, tmp_path):
+    """A second student of one trace set (a LoRA one, say) in eval-later: both students of that set get
+    " #<last 6 characters of the id>" in pass_at_k_curves, every other label stays plain."""
+    import shutil
+
+    from jobs.runs import RunRecord, utc_now
+    from jobs.tradeoff import mart
+
+    _, copy, _, teacher, _ = second_eval
+    twin = lake_io.normalize_lake(str(tmp_path / "lake"))
+    shutil.copytree(copy, twin)
+    with RunRecord(spark, twin, "evaluate", {}) as run:
+        row = {"model_id": "student-lora1", "role": "student", "path": f"{twin}/_models/student-lora1"}
+        row |= {"trained_on": "traces:traces-seed1", "parent_id": None, "metrics": {}, "run_id": run.run_id}
+        lake_io.merge_insert_new(
+            spark,
+            twin,
+            DOWNSTREAM_MODELS,
+            spark.createDataFrame([row | {"created_at": utc_now()}], DOWNSTREAM_MODELS.schema),
+        )
+        passk = [
+            {"eval_set_id": "eval-later", "model_id": "student-lora1", "k": k, "n_samples": 2, "n_problems": 5}
+            | {"pass_at_k": v, "run_id": run.run_id}
+            for k, v in ((1, 0.1), (2, 0.2))
+        ]
+        lake_io.merge_insert_new(spark, twin, EVAL_PASS_AT_K, spark.createDataFrame(passk, EVAL_PASS_AT_K.schema))
+
+    labels = {r.model_id: r.model_label for r in mart(spark, twin, "pass_at_k_curves").collect()}
+    before = {r.model_id: r.model_label for r in mart(spark, copy, "pass_at_k_curves").collect()}
+    seed1 = before["student-seed1"]  # alone with its label before the twin came
+    assert seed1.startswith("student temperature tau=") and seed1.endswith(" seed=1")
+    assert labels["student-seed1"] == f"{seed1} #-seed1" and labels["student-lora1"] == f"{seed1} #-lora1"
+    assert labels[teacher] == "teacher" and sum("#" in label for label in labels.values()) == 2
+
+
 def test_trace_sets_cover_the_grid_once_per_seed():
     from jobs.config import DownstreamConfig
     from jobs.traces import trace_sets
