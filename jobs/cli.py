@@ -225,6 +225,23 @@ def _print_tradeoff(rows: list[dict], summary: list[dict]) -> None:
             _num(s["student_pass_at_1_mean"], s["student_pass_at_1_std"]),
         )
     out.print(table)
+    from jobs.tradeoff import paired_gaps  # here: jobs.tradeoff imports pyspark, and --help should not wait for it
+
+    gaps = paired_gaps(rows)
+    if gaps:
+        table = Table(title="antidistillation minus temperature at the same tau, paired by seed: mean ± std")
+        for col in ("tau", "lambda", "pairs", "teacher acc gap", "student pass@1 gap", "gap / std error"):
+            table.add_column(col, justify="right")
+        for g in gaps:
+            table.add_row(
+                f"{g['tau']:g}",
+                f"{g['lam']:g}",
+                str(g["n_pairs"]),
+                _num(g["teacher_gap_mean"], g["teacher_gap_std"]),
+                _num(g["student_gap_mean"], g["student_gap_std"]),
+                "—" if g["student_gap_t"] is None else f"{g['student_gap_t']:.1f}",
+            )
+        out.print(table)
     if any(r["student_pass_at_1"] is None for r in rows):
         console.print("trace sets without an evaluated student: run `mixlake distill`, then `mixlake evaluate`")
 

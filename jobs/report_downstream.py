@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 from pyspark.sql import SparkSession
 
-from jobs.tradeoff import mart, missing_tables, tradeoff_rows, tradeoff_summary
+from jobs.tradeoff import mart, missing_tables, paired_gaps, tradeoff_rows, tradeoff_summary
 
 SERIES = {  # method -> (the setting its points are labelled by, label format, colour)
     "temperature": ("tau", "τ={:g}", "tab:blue"),
@@ -36,6 +36,16 @@ ROW_COLUMNS = [
     "teacher_accuracy",
     "student_pass_at_1",
     "student_pass_at_n",
+]
+GAP_COLUMNS = [
+    "tau",
+    "lam",
+    "n_pairs",
+    "teacher_gap_mean",
+    "teacher_gap_std",
+    "student_gap_mean",
+    "student_gap_std",
+    "student_gap_t",
 ]
 ROLE_STYLE = {"teacher": {"color": "black", "lw": 2.5}, "base": {"color": "grey", "ls": "--", "lw": 2}}
 
@@ -104,7 +114,8 @@ def _tradeoff_plot(rows: list[dict], summary: list[dict], out: Path) -> str:
 
 def _numeric(frame: pd.DataFrame) -> pd.DataFrame:
     """Float columns where values may be None (a missing std or student), so the HTML shows them as na_rep."""
-    columns = [c for c in frame.columns if c not in ("method", "n_seeds", "seed", "n_traces")]  # ints stay ints
+    ints = ("method", "n_seeds", "seed", "n_traces", "n_pairs")  # ints (and the method) stay as they are
+    columns = [c for c in frame.columns if c not in ints]
     return frame.astype({c: "float64" for c in columns})
 
 
@@ -132,6 +143,20 @@ def downstream_section(spark: SparkSession, lake: str, out: Path) -> list[str]:
         "<p>Teacher accuracy: the fraction of a trace set's traces that are correct. Student pass@1: the student "
         "distilled from that trace set, on the eval problems.</p>",
         table.to_html(**fmt),
+        *_gaps_part(rows, fmt),
         "<h3>Every trace set</h3>",
         every.to_html(**fmt),
+    ]
+
+
+def _gaps_part(rows: list[dict], fmt: dict) -> list[str]:
+    gaps = paired_gaps(rows)
+    if not gaps:
+        return []
+    return [
+        "<h3>Antidistillation minus temperature at the same tau, paired by seed</h3>",
+        "<p>Per seed, the antidistillation set's figure minus the temperature set's; mean and sample std over the "
+        "pairs, and the student gap over its standard error (a paired t statistic). The paper's claim is a "
+        "student gap well below zero with a teacher gap near zero.</p>",
+        _numeric(pd.DataFrame(gaps)[GAP_COLUMNS]).to_html(**fmt),
     ]

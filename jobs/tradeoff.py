@@ -8,6 +8,7 @@ temperature baseline while its student's pass@1 falls below the students of equa
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable
 
@@ -85,3 +86,46 @@ def tradeoff_summary(rows: list[dict]) -> list[dict]:
             }
         )
     return summary
+
+
+# A temperature trace set is the baseline of an antidistillation one when the two differ only in the Delta term
+# (and the proxy that made it): same eval set, teacher, tau, top_p and seed.
+PAIR_KEYS = ("eval_set_id", "teacher_id", "tau", "top_p", "seed")
+
+
+def paired_gaps(rows: list[dict]) -> list[dict]:
+    """Antidistillation minus temperature sampling at the same tau, paired by seed: one dict per antidistillation
+    setting with an evaluated student and a baseline student of the same seed, in first-seen order.
+
+    Per pair, the teacher accuracy gap (what the Delta term cost the teacher) and the student pass@1 gap (what it
+    cost the student); mean and sample std over the pairs, and the student gap in standard errors, a paired t statistic (mean / (std /
+    sqrt(n)), None below two pairs): the paper's claim is a student gap well below zero with a teacher gap near it.
+    """
+    baseline = {
+        tuple(r[k] for k in PAIR_KEYS): r
+        for r in rows
+        if r["method"] == "temperature" and r["student_pass_at_1"] is not None
+    }
+    groups: dict[tuple, list[tuple[dict, dict]]] = {}
+    for r in rows:
+        base = baseline.get(tuple(r[k] for k in PAIR_KEYS))
+        if r["method"] == "antidistillation" and r["student_pass_at_1"] is not None and base is not None:
+            groups.setdefault(tuple(r[k] for k in SETTING_KEYS), []).append((r, base))
+    gaps = []
+    for key, pairs in groups.items():
+        teacher_mean, teacher_std = mean_std(r["teacher_accuracy"] - b["teacher_accuracy"] for r, b in pairs)
+        student_mean, student_std = mean_std(r["student_pass_at_1"] - b["student_pass_at_1"] for r, b in pairs)
+        n = len(pairs)
+        gaps.append(
+            {
+                **dict(zip(SETTING_KEYS, key, strict=True)),
+                "n_pairs": n,
+                "seeds": sorted(r["seed"] for r, _ in pairs),
+                "teacher_gap_mean": teacher_mean,
+                "teacher_gap_std": teacher_std,
+                "student_gap_mean": student_mean,
+                "student_gap_std": student_std,
+                "student_gap_t": None if not student_std else student_mean / (student_std / math.sqrt(n)),
+            }
+        )
+    return gaps

@@ -270,9 +270,20 @@ def test_tradeoff_mart_one_row_per_trace_set_from_the_tables(spark, evaluated, c
         assert r["teacher_pass_at_1"] == passk[(teacher, 1)] and r["base_pass_at_1"] == passk[(base, 1)]
         assert (r["seed"], r["tau"], r["teacher_id"]) == (cfg.downstream.seed, cfg.downstream.tau, teacher)
 
+    from jobs.tradeoff import paired_gaps
+
+    zero, five = paired_gaps(rows)  # each antidistillation set against the temperature set of its seed
+    assert (zero["lam"], zero["n_pairs"], five["lam"], five["n_pairs"]) == (0.0, 1, 5.0, 1)
+    assert zero["teacher_gap_mean"] == 0.0  # lambda 0 samples the temperature set's very traces
+    ad5, plain = rows[1], rows[2]
+    assert five["teacher_gap_mean"] == pytest.approx(ad5["teacher_accuracy"] - plain["teacher_accuracy"])
+    assert five["student_gap_mean"] == pytest.approx(ad5["student_pass_at_1"] - plain["student_pass_at_1"])
+
     assert main(["tradeoff", "--lake", lake]) == 0
     printed = capsys.readouterr().out
-    assert printed.count("antidistillation") == 4 and printed.count("temperature") == 2  # rows, then settings
+    # rows, settings, then the paired table's title ("antidistillation minus temperature ...")
+    assert printed.count("antidistillation") == 5 and printed.count("temperature") == 3
+    assert "paired by seed" in printed
 
 
 def test_pass_at_k_curves_and_coverage_marts(spark, evaluated):

@@ -10,7 +10,7 @@ import pytest
 
 from jobs.cli import main
 from jobs.config import ConfigError
-from jobs.tradeoff import tradeoff_rows, tradeoff_summary
+from jobs.tradeoff import paired_gaps, tradeoff_rows, tradeoff_summary
 
 
 def _row(method: str, lam: float, seed: int, teacher_accuracy: float, student, teacher_id: str = "teacher-a"):
@@ -58,6 +58,33 @@ def test_tradeoff_summary_averages_the_seeds_of_one_setting():
     assert one["teacher_accuracy_std"] is None and one["student_pass_at_1_std"] is None
     assert summary[3]["teacher_accuracy_mean"] == 0.20 and summary[3]["n_seeds"] == 1
     assert tradeoff_summary([]) == []
+
+
+def test_paired_gaps_subtract_the_temperature_student_of_the_same_seed():
+    rows = [
+        _row("temperature", 0.0, 0, 0.90, 0.50),
+        _row("temperature", 0.0, 1, 0.80, 0.40),
+        _row("temperature", 0.0, 2, 0.85, None),  # its student not evaluated: seed 2 has no baseline
+        _row("antidistillation", 0.3, 0, 0.88, 0.30),
+        _row("antidistillation", 0.3, 1, 0.82, 0.30),
+        _row("antidistillation", 0.3, 2, 0.80, 0.10),
+        _row("antidistillation", 0.3, 3, 0.90, 0.20),  # no temperature set of seed 3
+        _row("antidistillation", 1.0, 0, 0.20, 0.05),
+        _row("antidistillation", 0.3, 0, 0.70, 0.00, teacher_id="teacher-b"),  # another teacher's: no baseline
+    ]
+    gaps = paired_gaps(rows)
+    assert [(g["lam"], g["teacher_id"], g["n_pairs"], g["seeds"]) for g in gaps] == [
+        (0.3, "teacher-a", 2, [0, 1]),
+        (1.0, "teacher-a", 1, [0]),
+    ]
+    three = gaps[0]
+    assert three["teacher_gap_mean"] == pytest.approx(0.0)  # -0.02 and +0.02
+    assert three["student_gap_mean"] == pytest.approx(-0.15)  # -0.2 and -0.1
+    assert three["student_gap_std"] == pytest.approx(statistics.stdev([-0.2, -0.1]))
+    assert three["student_gap_t"] == pytest.approx(-3.0)  # -0.15 / (0.0707 / sqrt(2))
+    one = gaps[1]
+    assert one["student_gap_mean"] == pytest.approx(-0.45) and one["student_gap_t"] is None
+    assert paired_gaps([r for r in rows if r["method"] == "antidistillation"]) == []
 
 
 def test_tradeoff_without_downstream_tables_names_the_fix(spark, tmp_path, capsys):
