@@ -229,13 +229,22 @@ def _print_tradeoff(rows: list[dict], summary: list[dict]) -> None:
 
     gaps = paired_gaps(rows)
     if gaps:
-        table = Table(title="antidistillation minus temperature at the same tau, paired by seed: mean ± std")
-        for col in ("tau", "lambda", "pairs", "teacher acc gap", "student pass@1 gap", "gap / std error"):
+        table = Table(title="antidistillation minus the temperature set nearest in teacher accuracy, same seed")
+        for col in (
+            "tau",
+            "lambda",
+            "vs tau",
+            "pairs",
+            "teacher acc gap",
+            "student pass@1 gap",
+            "gap / std error",
+        ):
             table.add_column(col, justify="right")
         for g in gaps:
             table.add_row(
                 f"{g['tau']:g}",
                 f"{g['lam']:g}",
+                f"{g['baseline_tau']:g}",
                 str(g["n_pairs"]),
                 _num(g["teacher_gap_mean"], g["teacher_gap_std"]),
                 _num(g["student_gap_mean"], g["student_gap_std"]),

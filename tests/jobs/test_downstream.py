@@ -272,8 +272,14 @@ def test_tradeoff_mart_one_row_per_trace_set_from_the_tables(spark, evaluated, c
 
     from jobs.tradeoff import paired_gaps
 
-    zero, five = paired_gaps(rows)  # each antidistillation set against the temperature set of its seed
-    assert (zero["lam"], zero["n_pairs"], five["lam"], five["n_pairs"]) == (0.0, 1, 5.0, 1)
+    zero, five = paired_gaps(rows)  # each antidistillation set against the only temperature set, same seed
+    assert (zero["lam"], zero["baseline_tau"], zero["n_pairs"], five["lam"], five["n_pairs"]) == (
+        0.0,
+        1.0,
+        1,
+        5.0,
+        1,
+    )
     assert zero["teacher_gap_mean"] == 0.0  # lambda 0 samples the temperature set's very traces
     ad5, plain = rows[1], rows[2]
     assert five["teacher_gap_mean"] == pytest.approx(ad5["teacher_accuracy"] - plain["teacher_accuracy"])
@@ -281,9 +287,9 @@ def test_tradeoff_mart_one_row_per_trace_set_from_the_tables(spark, evaluated, c
 
     assert main(["tradeoff", "--lake", lake]) == 0
     printed = capsys.readouterr().out
-    # rows, settings, then the paired table's title ("antidistillation minus temperature ...")
+    # rows, settings, then the paired table's title ("antidistillation minus the temperature set nearest ...")
     assert printed.count("antidistillation") == 5 and printed.count("temperature") == 3
-    assert "paired by seed" in printed
+    assert "nearest in teacher accuracy" in printed
 
 
 def test_pass_at_k_curves_and_coverage_marts(spark, evaluated):

@@ -60,30 +60,38 @@ def test_tradeoff_summary_averages_the_seeds_of_one_setting():
     assert tradeoff_summary([]) == []
 
 
-def test_paired_gaps_subtract_the_temperature_student_of_the_same_seed():
+def test_paired_gaps_against_the_temperature_setting_of_nearest_teacher_accuracy():
+    def hot(seed: int, teacher_accuracy: float, student):  # a temperature set at tau 1.5
+        return _row("temperature", 0.0, seed, teacher_accuracy, student) | {"tau": 1.5}
+
     rows = [
         _row("temperature", 0.0, 0, 0.90, 0.50),
-        _row("temperature", 0.0, 1, 0.80, 0.40),
-        _row("temperature", 0.0, 2, 0.85, None),  # its student not evaluated: seed 2 has no baseline
+        _row("temperature", 0.0, 1, 0.80, 0.40),  # tau 1: mean teacher accuracy 0.85
+        hot(0, 0.60, 0.45),
+        hot(1, 0.50, 0.35),
+        hot(2, 0.55, None),  # tau 1.5: mean 0.55; seed 2's student not evaluated: no pair
         _row("antidistillation", 0.3, 0, 0.88, 0.30),
         _row("antidistillation", 0.3, 1, 0.82, 0.30),
-        _row("antidistillation", 0.3, 2, 0.80, 0.10),
-        _row("antidistillation", 0.3, 3, 0.90, 0.20),  # no temperature set of seed 3
-        _row("antidistillation", 1.0, 0, 0.20, 0.05),
-        _row("antidistillation", 0.3, 0, 0.70, 0.00, teacher_id="teacher-b"),  # another teacher's: no baseline
+        _row("antidistillation", 0.3, 2, 0.80, 0.10),  # mean 0.833: nearest tau 1, which has no seed 2
+        _row("antidistillation", 1.0, 0, 0.60, 0.05),
+        _row("antidistillation", 1.0, 1, 0.50, 0.15),
+        _row("antidistillation", 1.0, 2, 0.55, 0.25),  # mean 0.55: nearest tau 1.5
+        _row("antidistillation", 0.3, 0, 0.70, 0.00, teacher_id="teacher-b"),  # no temperature set: no baseline
     ]
     gaps = paired_gaps(rows)
-    assert [(g["lam"], g["teacher_id"], g["n_pairs"], g["seeds"]) for g in gaps] == [
-        (0.3, "teacher-a", 2, [0, 1]),
-        (1.0, "teacher-a", 1, [0]),
+    assert [(g["lam"], g["baseline_tau"], g["teacher_id"], g["n_pairs"], g["seeds"]) for g in gaps] == [
+        (0.3, 1.0, "teacher-a", 2, [0, 1]),
+        (1.0, 1.5, "teacher-a", 2, [0, 1]),
     ]
-    three = gaps[0]
-    assert three["teacher_gap_mean"] == pytest.approx(0.0)  # -0.02 and +0.02
-    assert three["student_gap_mean"] == pytest.approx(-0.15)  # -0.2 and -0.1
-    assert three["student_gap_std"] == pytest.approx(statistics.stdev([-0.2, -0.1]))
-    assert three["student_gap_t"] == pytest.approx(-3.0)  # -0.15 / (0.0707 / sqrt(2))
-    one = gaps[1]
-    assert one["student_gap_mean"] == pytest.approx(-0.45) and one["student_gap_t"] is None
+    mild, strong = gaps
+    assert mild["teacher_gap_mean"] == pytest.approx(0.0)  # -0.02 and +0.02
+    assert mild["student_gap_mean"] == pytest.approx(-0.15)  # -0.2 and -0.1
+    assert mild["student_gap_std"] == pytest.approx(statistics.stdev([-0.2, -0.1]))
+    assert mild["student_gap_t"] == pytest.approx(-3.0)  # -0.15 / (0.0707 / sqrt(2))
+    assert strong["teacher_gap_mean"] == pytest.approx(0.0)
+    assert strong["student_gap_mean"] == pytest.approx(-0.3)  # -0.4 and -0.2
+    one = paired_gaps(rows[:2] + rows[5:6])[0]
+    assert one["n_pairs"] == 1 and one["student_gap_mean"] == pytest.approx(-0.2) and one["student_gap_t"] is None
     assert paired_gaps([r for r in rows if r["method"] == "antidistillation"]) == []
 
 
