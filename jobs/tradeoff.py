@@ -118,10 +118,8 @@ def paired_gaps(rows: list[dict]) -> list[dict]:
         if not taus:
             continue
         accuracy = mean_std(r["teacher_accuracy"] for r in group)[0]
-        tau = min(
-            sorted(taus),
-            key=lambda t: abs(mean_std(b["teacher_accuracy"] for b in taus[t].values())[0] - accuracy),
-        )
+        tau_accuracy = {t: mean_std(b["teacher_accuracy"] for b in taus[t].values())[0] for t in sorted(taus)}
+        tau = min(tau_accuracy, key=lambda t: abs(tau_accuracy[t] - accuracy))  # the lower tau on a tie
         pairs = [
             (r, taus[tau][r["seed"]])
             for r in group
